@@ -1,0 +1,1 @@
+//! The model bundle: one checksummed file holding everything needed to predict.

@@ -1,0 +1,1 @@
+//! Metrics, splits and cross-validation; no IO.

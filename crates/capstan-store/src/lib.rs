@@ -1,0 +1,1 @@
+//! Tracking store: runs in SQLite, artifacts in a content-addressed directory.
