@@ -1,1 +1,18 @@
 //! The model bundle: one checksummed file holding everything needed to predict.
+//!
+//! A bundle is plain data (JSON inside a binary envelope, see [`envelope`]); loading it checks
+//! magic, format version and checksum and never executes code. Old format versions are
+//! upgraded on read by [`migrate`].
+
+mod bundle;
+pub mod envelope;
+mod error;
+mod fsio;
+mod manifest;
+mod time;
+
+pub use bundle::Bundle;
+pub use envelope::{FORMAT_VERSION, MAGIC, migrate};
+pub use error::BundleError;
+pub use manifest::{Lineage, Manifest, TargetInfo};
+pub use time::{format_unix_seconds, utc_now_rfc3339};

@@ -9,6 +9,16 @@ pub enum FeatureError {
         expected: String,
         found: String,
     },
+    /// A setting of the spec names a column that the training frame lacks.
+    #[error("{setting} names column '{column}', which is not in the frame (found: {found})")]
+    UnknownColumn {
+        setting: String,
+        column: String,
+        found: String,
+    },
+    /// A column's values cannot be fitted (for example infinities in linear mode).
+    #[error("column '{column}': {message}")]
+    BadColumn { column: String, message: String },
     #[error("{0}")]
     Invalid(String),
 }

@@ -1,0 +1,120 @@
+use std::path::Path;
+
+use capstan_features::FittedPipeline;
+use capstan_frame::Frame;
+use capstan_learn::{Model, Predictions};
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::{self, FORMAT_VERSION};
+use crate::{BundleError, Manifest, fsio};
+
+/// The unit of deployment: manifest, fitted feature pipeline and model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bundle {
+    pub manifest: Manifest,
+    pub pipeline: FittedPipeline,
+    pub model: Model,
+}
+
+/// What [`Bundle::model_sha256`] hashes: the fitted state only, no timestamps.
+#[derive(Serialize)]
+struct ModelPart<'a> {
+    pipeline: &'a FittedPipeline,
+    model: &'a Model,
+}
+
+impl Bundle {
+    /// The file bytes. The same value always gives the same bytes. Fails when the bundle
+    /// would not read back identically (for example a NaN, which JSON cannot hold).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, BundleError> {
+        if self.manifest.format_version != FORMAT_VERSION {
+            return Err(BundleError::VersionMismatch {
+                what: "bundle to write".to_string(),
+                header: FORMAT_VERSION,
+                manifest: self.manifest.format_version,
+            });
+        }
+        let payload = serde_json::to_vec(self).map_err(BundleError::Serialize)?;
+        let back: Bundle = serde_json::from_slice(&payload)
+            .map_err(|e| BundleError::NotRoundTrip(e.to_string()))?;
+        if &back != self {
+            return Err(BundleError::NotRoundTrip(
+                "a value changed when read back".to_string(),
+            ));
+        }
+        Ok(envelope::encode(&payload))
+    }
+
+    /// Reads bundle bytes, checking magic, version, length and checksum.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Bundle, BundleError> {
+        Self::decode(bytes, "input")
+    }
+
+    /// Writes the bundle atomically (temp file in the same directory, fsync, rename).
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<(), BundleError> {
+        let bytes = self.to_bytes()?;
+        fsio::write_atomic(path.as_ref(), &bytes)
+    }
+
+    /// Reads a bundle file; errors name the file.
+    pub fn read(path: impl AsRef<Path>) -> Result<Bundle, BundleError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| BundleError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::decode(&bytes, &path.display().to_string())
+    }
+
+    /// Lowercase hex sha256 of the file bytes (what a content-addressed store keys it by).
+    pub fn content_sha256(&self) -> Result<String, BundleError> {
+        Ok(envelope::sha256_hex(&self.to_bytes()?))
+    }
+
+    /// Lowercase hex sha256 of the pipeline and model JSON only: equal for two trainings
+    /// with the same data, config and seed, whatever their timestamps.
+    pub fn model_sha256(&self) -> Result<String, BundleError> {
+        let part = ModelPart {
+            pipeline: &self.pipeline,
+            model: &self.model,
+        };
+        let bytes = serde_json::to_vec(&part).map_err(BundleError::Serialize)?;
+        Ok(envelope::sha256_hex(&bytes))
+    }
+
+    /// Transforms `frame` with the fitted pipeline and predicts with the model.
+    pub fn predict(&self, frame: &Frame) -> Result<Predictions, BundleError> {
+        let x = self.pipeline.transform(frame)?;
+        if let Model::Linear(m) = &self.model {
+            if m.n_features != x.n_cols {
+                return Err(BundleError::Predict(format!(
+                    "the model expects {} features, the pipeline produced {}",
+                    m.n_features, x.n_cols
+                )));
+            }
+        }
+        Ok(self.model.predict(&x))
+    }
+
+    fn decode(bytes: &[u8], what: &str) -> Result<Bundle, BundleError> {
+        let (version, payload) = envelope::decode(bytes, what)?;
+        let invalid = |source| BundleError::InvalidPayload {
+            what: what.to_string(),
+            source,
+        };
+        let bundle: Bundle = if version == FORMAT_VERSION {
+            serde_json::from_slice(payload).map_err(invalid)?
+        } else {
+            let json = serde_json::from_slice(payload).map_err(invalid)?;
+            serde_json::from_value(envelope::migrate(version, json)?).map_err(invalid)?
+        };
+        if bundle.manifest.format_version != FORMAT_VERSION {
+            return Err(BundleError::VersionMismatch {
+                what: what.to_string(),
+                header: version,
+                manifest: bundle.manifest.format_version,
+            });
+        }
+        Ok(bundle)
+    }
+}

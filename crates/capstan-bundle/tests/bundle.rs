@@ -1,0 +1,176 @@
+//! Bundle values: round trips, hashes, atomic files, prediction.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use capstan_bundle::{Bundle, BundleError};
+use capstan_frame::Frame;
+use common::TempDir;
+use sha2::{Digest, Sha256};
+
+fn coefficient_bits(b: &Bundle) -> Vec<u64> {
+    match &b.model {
+        capstan_learn::Model::Linear(m) => m.coefficients.iter().map(|c| c.to_bits()).collect(),
+        other => panic!("expected a linear model, found {other:?}"),
+    }
+}
+
+#[test]
+fn bytes_round_trip_exactly() {
+    let bundle = common::bundle();
+    let bytes = bundle.to_bytes().unwrap();
+    let back = Bundle::from_bytes(&bytes).unwrap();
+    assert_eq!(back, bundle);
+    // PartialEq treats -0.0 == 0.0; the bits must match too.
+    assert_eq!(coefficient_bits(&back), coefficient_bits(&bundle));
+    assert_eq!(back.to_bytes().unwrap(), bytes);
+}
+
+#[test]
+fn serialization_is_deterministic() {
+    let a = common::bundle().to_bytes().unwrap();
+    let b = common::bundle().to_bytes().unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn file_round_trip_and_content_hash() {
+    let dir = TempDir::new("file");
+    let path = dir.0.join("model.capstan");
+    let bundle = common::bundle();
+    bundle.write(&path).unwrap();
+    assert_eq!(dir.entries(), vec!["model.capstan"]);
+    assert_eq!(Bundle::read(&path).unwrap(), bundle);
+    let file_hash = Sha256::digest(std::fs::read(&path).unwrap());
+    assert_eq!(bundle.content_sha256().unwrap(), capstan_bundle::envelope::hex(&file_hash));
+    // Overwriting an existing bundle is fine and leaves no temp file.
+    bundle.write(&path).unwrap();
+    assert_eq!(dir.entries(), vec!["model.capstan"]);
+}
+
+#[test]
+fn model_hash_ignores_timestamps_but_not_the_model() {
+    let a = common::bundle();
+    let mut b = a.clone();
+    b.manifest.created_at = "2030-01-01T00:00:00Z".to_string();
+    b.manifest.lineage.finished_at = "2030-01-01T00:00:00Z".to_string();
+    assert_ne!(a.content_sha256().unwrap(), b.content_sha256().unwrap());
+    assert_eq!(a.model_sha256().unwrap(), b.model_sha256().unwrap());
+    b.model = common::linear_model(5);
+    assert_ne!(a.model_sha256().unwrap(), b.model_sha256().unwrap());
+}
+
+#[test]
+fn read_errors_name_the_file() {
+    let dir = TempDir::new("names");
+    let missing = dir.0.join("nope.capstan");
+    let e = Bundle::read(&missing).unwrap_err();
+    assert!(matches!(e, BundleError::Io { .. }), "{e}");
+    assert!(e.to_string().contains("nope.capstan"), "{e}");
+
+    let not_bundle = dir.0.join("data.csv");
+    std::fs::write(&not_bundle, "a,b\n1,2\n").unwrap();
+    let e = Bundle::read(&not_bundle).unwrap_err();
+    assert_eq!(
+        e.to_string().split(" (").next().unwrap(),
+        format!("{} is not a capstan model bundle", not_bundle.display())
+    );
+
+    let empty = dir.0.join("empty.capstan");
+    std::fs::write(&empty, b"").unwrap();
+    let e = Bundle::read(&empty).unwrap_err();
+    assert!(matches!(e, BundleError::Empty { .. }), "{e}");
+    assert!(e.to_string().contains("empty.capstan"), "{e}");
+}
+
+#[test]
+fn failed_write_leaves_no_temp_file() {
+    let dir = TempDir::new("atomic");
+    // Renaming a file onto a directory fails after the temp file was written.
+    let target = dir.0.join("model.capstan");
+    std::fs::create_dir(&target).unwrap();
+    let e = common::bundle().write(&target).unwrap_err();
+    assert!(matches!(e, BundleError::Io { .. }), "{e}");
+    assert!(e.to_string().contains("model.capstan"), "{e}");
+    assert_eq!(dir.entries(), vec!["model.capstan"]);
+    assert!(target.is_dir());
+
+    let e = common::bundle().write(dir.0.join("no/such/dir/m.capstan")).unwrap_err();
+    assert!(e.to_string().contains("m.capstan"), "{e}");
+    assert_eq!(dir.entries(), vec!["model.capstan"]);
+}
+
+#[test]
+fn failed_write_keeps_the_old_file() {
+    let dir = TempDir::new("keep");
+    let path = dir.0.join("model.capstan");
+    let good = common::bundle();
+    good.write(&path).unwrap();
+    let mut bad = good.clone();
+    bad.manifest.metrics.get_mut("test").unwrap().insert("auc".into(), f64::NAN);
+    assert!(matches!(bad.write(&path), Err(BundleError::NotRoundTrip(_))));
+    assert_eq!(Bundle::read(&path).unwrap(), good);
+    assert_eq!(dir.entries(), vec!["model.capstan"]);
+}
+
+#[test]
+fn non_finite_numbers_are_refused_not_silently_lost() {
+    let mut b = common::bundle();
+    b.manifest.metrics.get_mut("test").unwrap().insert("auc".into(), f64::INFINITY);
+    let e = b.to_bytes().unwrap_err();
+    assert!(e.to_string().contains("non-finite"), "{e}");
+}
+
+#[test]
+fn wrong_manifest_version_is_not_written() {
+    let mut b = common::bundle();
+    b.manifest.format_version = 2;
+    assert!(matches!(b.to_bytes(), Err(BundleError::VersionMismatch { .. })));
+}
+
+#[test]
+fn predict_on_a_frame_without_the_columns_fails_cleanly() {
+    let empty = Frame::from_columns(Vec::new()).unwrap();
+    let e = common::bundle().predict(&empty).unwrap_err();
+    assert!(matches!(e, BundleError::Feature(_)), "{e}");
+}
+
+#[test]
+fn predict_matches_pipeline_then_model() {
+    let Some(frame) = common::penguins() else {
+        eprintln!("skipped: no shared/data in this checkout");
+        return;
+    };
+    let mut bundle = common::bundle();
+    let Ok(x) = bundle.pipeline.transform(&frame) else {
+        eprintln!("skipped: the feature pipeline is not implemented yet");
+        return;
+    };
+    bundle.model = common::linear_model(x.n_cols);
+    let bundle = Bundle::from_bytes(&bundle.to_bytes().unwrap()).unwrap();
+    let got = bundle.predict(&frame).unwrap();
+    assert_eq!(got.n_rows, frame.n_rows());
+    assert_eq!(got, bundle.model.predict(&x));
+    // A frame missing a training column names that column.
+    let fewer = frame.drop_columns(&["island"]);
+    let e = bundle.predict(&fewer).unwrap_err();
+    assert!(e.to_string().contains("island"), "{e}");
+}
+
+/// Every frozen fixture written by an earlier capstan must keep loading.
+#[test]
+fn frozen_fixtures_still_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "capstan") {
+            let bundle = Bundle::read(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(bundle.manifest.format_version, capstan_bundle::FORMAT_VERSION);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! `capstan evaluate`: metrics of a bundle on labelled rows.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use capstan_learn::Task;
+
+use crate::commands::predict::read_for_bundle;
+use crate::evaluation;
+use crate::exit::input_error;
+use crate::{model_source, table, target};
+
+#[derive(Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// A bundle file, or a run id (or unique prefix)
+    #[arg(long, value_name = "RUN_ID|PATH")]
+    pub model: String,
+    /// Labelled rows: the training columns plus the target column
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Field delimiter for CSV input
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// Print the metrics as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &EvaluateArgs, store_dir: &Path) -> Result<()> {
+    let bundle = model_source::load(&args.model, store_dir)?;
+    let frame = read_for_bundle(&bundle, &args.data, args.delimiter)?;
+    let source = args.data.display().to_string();
+    let info = &bundle.manifest.target;
+    let col = target::require_column(&frame, &info.name, &source)?;
+    let rows: Vec<usize> = (0..col.len()).filter(|&i| !col.is_null(i)).collect();
+    if rows.is_empty() {
+        return Err(input_error(format!("{source}: target column '{}' has no values", info.name)));
+    }
+    let y = match info.task {
+        Task::Regression => rows.iter().map(|&i| col.f64_at(i).unwrap_or(f64::NAN)).collect(),
+        _ => target::encode_labels(col, &rows, &info.classes, &info.name, &source)?,
+    };
+    let frame = if rows.len() < frame.n_rows() { frame.take(&rows) } else { frame };
+    let predictions = bundle.predict(&frame)?;
+    let metrics = evaluation::score(info.task, &y, &predictions)?;
+    if args.json {
+        let report = serde_json::json!({ "rows": rows.len(), "task": info.task.name(), "metrics": metrics });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let body: Vec<Vec<String>> = metrics.iter().map(|(k, v)| vec![k.clone(), table::metric(*v)]).collect();
+        println!("{} rows, task {}", rows.len(), info.task.name());
+        print!("{}", table::render(&["metric", "value"], &body));
+    }
+    Ok(())
+}

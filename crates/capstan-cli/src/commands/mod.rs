@@ -1,0 +1,5 @@
+pub mod evaluate;
+pub mod predict;
+pub mod runs;
+pub mod schema;
+pub mod train;

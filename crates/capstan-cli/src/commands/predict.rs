@@ -1,0 +1,112 @@
+//! `capstan predict`: score a file with a bundle, through the bundle's own pipeline.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use arrow_array::{Float64Array, StringArray};
+use capstan_bundle::Bundle;
+use capstan_frame::{Column, Frame, ReadOptions};
+use capstan_learn::{Predictions, Task};
+
+use crate::evaluation::BINARY_THRESHOLD;
+use crate::exit::input_error;
+use crate::model_source;
+
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// A bundle file, or a run id (or unique prefix) from `capstan runs list`
+    #[arg(long, value_name = "RUN_ID|PATH")]
+    pub model: String,
+    /// Rows to score: .csv, .tsv, .parquet or .jsonl, with the training columns
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Where to write predictions: .csv or .parquet
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Input columns copied into the output (ids), comma separated
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub keep: Vec<String>,
+    /// Field delimiter for CSV input
+    #[arg(long)]
+    pub delimiter: Option<char>,
+}
+
+/// Reads rows for a bundle: the training columns are parsed with their training types.
+pub fn read_for_bundle(bundle: &Bundle, path: &Path, delimiter: Option<char>) -> Result<Frame> {
+    let mut opts = ReadOptions {
+        schema: Some(bundle.manifest.input_schema.clone()),
+        ..ReadOptions::default()
+    };
+    if let Some(d) = delimiter {
+        opts.delimiter = u8::try_from(d)
+            .map_err(|_| input_error(format!("delimiter '{d}' must be a single ASCII character")))?;
+    }
+    Ok(capstan_frame::read(path, &opts)?)
+}
+
+pub fn run(args: &PredictArgs, store_dir: &Path) -> Result<()> {
+    let bundle = model_source::load(&args.model, store_dir)?;
+    let frame = read_for_bundle(&bundle, &args.data, args.delimiter)?;
+    let predictions = bundle.predict(&frame)?;
+    let out = output_frame(&bundle, &frame, &predictions, &args.keep)?;
+    capstan_frame::write(&out, &args.out)?;
+    eprintln!("wrote {} predictions to {}", predictions.n_rows, args.out.display());
+    Ok(())
+}
+
+/// Kept columns, then `prediction`, then one `proba_<class>` column per class.
+pub fn output_frame(
+    bundle: &Bundle,
+    input: &Frame,
+    p: &Predictions,
+    keep: &[String],
+) -> Result<Frame> {
+    let mut columns = Vec::new();
+    for name in keep {
+        let col = input
+            .column(name)
+            .ok_or_else(|| input_error(format!("--keep: column '{name}' is not in the input")))?;
+        columns.push((name.clone(), col.clone()));
+    }
+    let target = &bundle.manifest.target;
+    match target.task {
+        Task::Regression => {
+            columns.push(("prediction".into(), Column::Float(Float64Array::from(p.values.clone()))));
+        }
+        Task::Binary | Task::Multiclass { .. } => {
+            let labels: Vec<&str> = (0..p.n_rows)
+                .map(|i| target.classes[predicted_class(target.task, p.row(i))].as_str())
+                .collect();
+            columns.push(("prediction".into(), Column::String(StringArray::from(labels))));
+            for (k, class) in target.classes.iter().enumerate() {
+                let proba: Vec<f64> = (0..p.n_rows).map(|i| class_probability(target.task, p.row(i), k)).collect();
+                columns.push((format!("proba_{class}"), Column::Float(Float64Array::from(proba))));
+            }
+        }
+    }
+    Ok(Frame::from_columns(columns)?)
+}
+
+/// The predicted class index: P(1) >= threshold for binary, first argmax for multiclass.
+pub fn predicted_class(task: Task, row: &[f64]) -> usize {
+    match task {
+        Task::Binary => usize::from(row[0] >= BINARY_THRESHOLD),
+        _ => {
+            let mut best = 0;
+            for (k, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = k;
+                }
+            }
+            best
+        }
+    }
+}
+
+fn class_probability(task: Task, row: &[f64], k: usize) -> f64 {
+    match task {
+        Task::Binary if k == 0 => 1.0 - row[0],
+        Task::Binary => row[0],
+        _ => row[k],
+    }
+}

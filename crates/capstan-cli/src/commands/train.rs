@@ -1,0 +1,239 @@
+//! `capstan train`: fit a model, evaluate it, record the run and its bundle.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use capstan_store::{MetricRecord, NewRun, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::{ModelKind, SplitMethod, TaskName, TrainConfig};
+use crate::evaluation;
+use crate::table;
+use crate::training::{self, Progress, TrainOutcome};
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Training data: .csv, .tsv, .parquet or .jsonl
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// The column to predict
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Option<String>,
+    /// Learner: gradient-boosted trees or a (logistic) linear model [default: gbdt]
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// Override the task inferred from the target
+    #[arg(long, value_enum)]
+    pub task: Option<TaskName>,
+    /// A TOML file with any of these settings plus [split], [features], [gbdt], [linear]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Seed for splits, sampling and the learner [default: 42]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Columns to leave out, comma separated (ids, leaky columns)
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub drop: Vec<String>,
+    /// Fraction of rows held out for test metrics [default: 0.2]
+    #[arg(long)]
+    pub test_fraction: Option<f64>,
+    /// How the test rows are chosen [default: random, stratified for classification]
+    #[arg(long, value_enum)]
+    pub split: Option<SplitMethod>,
+    /// Sort by this column before a time split
+    #[arg(long, value_name = "COLUMN")]
+    pub time_column: Option<String>,
+    /// Also run k-fold cross-validation on the training rows
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    /// Number of boosting rounds (gbdt)
+    #[arg(long)]
+    pub n_trees: Option<usize>,
+    /// Learning rate (gbdt)
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// Maximum leaves per tree (gbdt)
+    #[arg(long)]
+    pub num_leaves: Option<usize>,
+    /// Stop when the validation loss has not improved for N rounds (gbdt)
+    #[arg(long, value_name = "N")]
+    pub early_stopping: Option<usize>,
+    /// A schema file (from `capstan schema infer`) forcing column types
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Field delimiter for CSV input [default: ',' or tab for .tsv]
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// A name for the run
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Also write the model bundle to this file
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TrainArgs {
+    /// The config file (if any) with the flags laid over it.
+    pub fn resolve(&self) -> Result<TrainConfig> {
+        let mut cfg = match &self.config {
+            Some(path) => TrainConfig::from_file(path)?,
+            None => TrainConfig::default(),
+        };
+        macro_rules! set {
+            ($flag:expr => $field:expr) => {
+                if let Some(v) = $flag.clone() {
+                    $field = v;
+                }
+            };
+        }
+        set!(self.data.clone().map(Some) => cfg.data);
+        set!(self.target.clone().map(Some) => cfg.target);
+        set!(self.model => cfg.model);
+        set!(self.task.map(Some) => cfg.task);
+        set!(self.seed => cfg.seed);
+        set!(self.test_fraction => cfg.split.test_fraction);
+        set!(self.split => cfg.split.method);
+        set!(self.time_column.clone().map(Some) => cfg.split.time_column);
+        set!(self.cv => cfg.split.cv_folds);
+        set!(self.n_trees => cfg.gbdt.n_trees);
+        set!(self.learning_rate => cfg.gbdt.learning_rate);
+        set!(self.num_leaves => cfg.gbdt.num_leaves);
+        set!(self.early_stopping.map(Some) => cfg.gbdt.early_stopping_rounds);
+        set!(self.schema.clone().map(Some) => cfg.schema);
+        set!(self.delimiter.map(Some) => cfg.delimiter);
+        set!(self.name.clone().map(Some) => cfg.name);
+        cfg.features.drop.extend(self.drop.iter().cloned());
+        Ok(cfg)
+    }
+}
+
+pub fn run(args: &TrainArgs, store_dir: &std::path::Path) -> Result<()> {
+    let cfg = args.resolve()?;
+    let bar = ProgressBar::new(0);
+    if args.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} trees {elapsed}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let outcome = training::train(&cfg, &mut |p| match p {
+        Progress::Stage(s) => bar.set_message(s),
+        Progress::Iteration { done, total } => {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    });
+    bar.finish_and_clear();
+    let outcome = outcome?;
+
+    let bundle_bytes = outcome.bundle.to_bytes()?;
+    let store = Store::open(store_dir)?;
+    let artifact = store.put_artifact(&bundle_bytes)?;
+    let run_id = store.record_run(&new_run(&cfg, &outcome, artifact.clone()))?;
+    if let Some(out) = &args.out {
+        outcome.bundle.write(out)?;
+    }
+
+    if args.json {
+        let report = serde_json::json!({
+            "run_id": run_id,
+            "task": outcome.bundle.manifest.target.task.name(),
+            "model": cfg.model.name(),
+            "rows": outcome.n_rows,
+            "features": outcome.n_features,
+            "best_iteration": outcome.best_iteration,
+            "metrics": outcome.metrics,
+            "cv_folds": outcome.cv_folds,
+            "model_sha256": artifact.sha256,
+            "warnings": outcome.warnings,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&cfg, &outcome, &run_id);
+        if let Some(out) = &args.out {
+            println!("bundle written to {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+fn new_run(cfg: &TrainConfig, outcome: &TrainOutcome, artifact: capstan_store::ArtifactRef) -> NewRun {
+    let manifest = &outcome.bundle.manifest;
+    let mut metrics = Vec::new();
+    for (split, values) in &outcome.metrics {
+        for (name, value) in values {
+            metrics.push(MetricRecord { split: split.clone(), fold: None, name: name.clone(), value: *value });
+        }
+    }
+    for (fold, values) in outcome.cv_folds.iter().enumerate() {
+        for (name, value) in values {
+            metrics.push(MetricRecord { split: "cv".into(), fold: Some(fold as u32), name: name.clone(), value: *value });
+        }
+    }
+    let mut tags = BTreeMap::new();
+    tags.insert("target".to_string(), manifest.target.name.clone());
+    if let Some(best) = outcome.best_iteration {
+        tags.insert("best_iteration".to_string(), best.to_string());
+    }
+    NewRun {
+        name: cfg.name.clone(),
+        task: manifest.target.task.name().to_string(),
+        model_kind: cfg.model.name().to_string(),
+        dataset_sha256: manifest.lineage.dataset_sha256.clone(),
+        params: cfg.to_json(),
+        lineage: serde_json::to_value(&manifest.lineage).expect("lineage is plain data"),
+        metrics,
+        tags,
+        artifacts: vec![("model".to_string(), artifact)],
+        started_at: manifest.lineage.started_at.clone(),
+        finished_at: manifest.lineage.finished_at.clone(),
+    }
+}
+
+fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
+    let target = &outcome.bundle.manifest.target;
+    println!(
+        "trained {} ({}) on {} rows, {} features; target '{}'{}",
+        cfg.model.name(),
+        target.task.name(),
+        outcome.n_rows,
+        outcome.n_features,
+        target.name,
+        match outcome.best_iteration {
+            Some(b) => format!("; best iteration {}", b + 1),
+            None => String::new(),
+        }
+    );
+    let splits: Vec<&str> = ["train", "valid", "test", "cv_mean"]
+        .into_iter()
+        .filter(|s| outcome.metrics.contains_key(*s))
+        .collect();
+    let names: Vec<&String> = outcome.metrics.values().next().map(|m| m.keys().collect()).unwrap_or_default();
+    let mut header = vec!["metric"];
+    header.extend(&splits);
+    let rows: Vec<Vec<String>> = names
+        .iter()
+        .map(|name| {
+            let mut row = vec![name.to_string()];
+            row.extend(splits.iter().map(|s| {
+                outcome.metrics[*s].get(*name).map(|v| table::metric(*v)).unwrap_or_default()
+            }));
+            row
+        })
+        .collect();
+    print!("{}", table::render(&header, &rows));
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    let primary = evaluation::primary_metric(target.task);
+    if let Some(test) = outcome.metrics.get("test").and_then(|m| m.get(primary)) {
+        println!("test {primary}: {}", table::metric(*test));
+    }
+    println!("run id: {run_id}");
+}

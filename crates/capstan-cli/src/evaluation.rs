@@ -1,0 +1,52 @@
+//! Scoring predictions for any task, with the metric names used across capstan.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use capstan_learn::{Predictions, Task};
+use sha2::{Digest, Sha256};
+
+pub type MetricMap = BTreeMap<String, f64>;
+
+/// Threshold on P(positive class) for binary decisions.
+pub const BINARY_THRESHOLD: f64 = 0.5;
+
+pub fn score(task: Task, y: &[f64], p: &Predictions) -> Result<MetricMap> {
+    Ok(match task {
+        Task::Regression => capstan_eval::regression_metrics(y, &p.values)?.to_map(),
+        Task::Binary => capstan_eval::binary_metrics(y, &p.values, BINARY_THRESHOLD)?.to_map(),
+        Task::Multiclass { n_classes } => {
+            let labels: Vec<usize> = y.iter().map(|&v| v as usize).collect();
+            capstan_eval::multiclass_metrics(&labels, &p.values, n_classes)?.to_map()
+        }
+    })
+}
+
+pub fn primary_metric(task: Task) -> &'static str {
+    capstan_eval::primary_metric(task.name())
+}
+
+pub fn overfit_warning(task: Task, train: &MetricMap, test: &MetricMap) -> Option<String> {
+    let name = primary_metric(task);
+    capstan_eval::overfit_warning(name, *train.get(name)?, *test.get(name)?)
+}
+
+/// Mean of each metric over folds.
+pub fn mean(folds: &[MetricMap]) -> MetricMap {
+    let mut sums: MetricMap = BTreeMap::new();
+    for fold in folds {
+        for (k, v) in fold {
+            *sums.entry(k.clone()).or_default() += v;
+        }
+    }
+    let n = folds.len().max(1) as f64;
+    sums.into_iter().map(|(k, v)| (k, v / n)).collect()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -1,0 +1,46 @@
+//! Exit codes a pipeline can rely on, and the error kinds that map to them.
+
+use capstan_bundle::BundleError;
+use capstan_features::FeatureError;
+use capstan_frame::FrameError;
+use capstan_store::StoreError;
+
+/// Success.
+pub const OK: i32 = 0;
+/// Unexpected failure (IO, internal).
+pub const FAILURE: i32 = 1;
+/// Bad command line (clap's own code).
+pub const USAGE: i32 = 2;
+/// Bad input: data file, column, value, schema or config.
+pub const BAD_INPUT: i32 = 3;
+/// The model could not be found or loaded (missing run, corrupt or newer bundle).
+pub const BAD_MODEL: i32 = 4;
+
+/// A problem with what the user gave us, reported as is.
+#[derive(Debug)]
+pub struct InputError(pub String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+pub fn input_error(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(InputError(message.into()))
+}
+
+/// Picks the exit code from the first error in the chain that has a known kind.
+pub fn code_for(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if cause.is::<InputError>() || cause.is::<FrameError>() || cause.is::<FeatureError>() {
+            return BAD_INPUT;
+        }
+        if cause.is::<BundleError>() || cause.is::<StoreError>() {
+            return BAD_MODEL;
+        }
+    }
+    FAILURE
+}

@@ -1,0 +1,10 @@
+//! The `capstan` command line: each stage of the loop as a command.
+
+pub mod commands;
+pub mod config;
+pub mod evaluation;
+pub mod exit;
+pub mod model_source;
+pub mod table;
+pub mod target;
+pub mod training;

@@ -1,0 +1,27 @@
+//! Finding a model: a bundle file path, or a run id (or unique prefix) in the store.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use capstan_bundle::Bundle;
+use capstan_store::Store;
+
+pub fn load(spec: &str, store_dir: &Path) -> Result<Bundle> {
+    let path = Path::new(spec);
+    if path.is_file() {
+        return Ok(Bundle::read(path)?);
+    }
+    if !store_dir.join("capstan.db").is_file() {
+        return Err(crate::exit::input_error(format!(
+            "model '{spec}' is neither a bundle file nor a run id (no store at {})",
+            store_dir.display()
+        )));
+    }
+    let store = Store::open(store_dir)?;
+    let run = store.get_run(spec)?;
+    let artifact = run
+        .artifact("model")
+        .with_context(|| format!("run {} has no model artifact", run.id))?;
+    let bytes = store.read_artifact(&artifact.sha256)?;
+    Bundle::from_bytes(&bytes).with_context(|| format!("model of run {}", run.id))
+}

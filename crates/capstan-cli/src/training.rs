@@ -1,0 +1,324 @@
+//! The training job as a library call: data -> target -> split -> pipeline -> model ->
+//! metrics -> bundle. The `train` command wraps it with the store and the terminal.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use capstan_bundle::{Bundle, Lineage, Manifest, TargetInfo, FORMAT_VERSION};
+use capstan_features::{FittedPipeline, PipelineMode};
+use capstan_frame::{Frame, Matrix, ReadOptions, Schema};
+use capstan_learn::{gbdt, linear, Model, Predictions, Task};
+
+use crate::config::{ModelKind, SplitMethod, TrainConfig};
+use crate::evaluation::{self, MetricMap};
+use crate::exit::input_error;
+use crate::target::{self, Target};
+
+/// Everything a training job produced.
+#[derive(Debug)]
+pub struct TrainOutcome {
+    pub bundle: Bundle,
+    /// Metrics per split ("train", "valid", "test", "cv_mean").
+    pub metrics: BTreeMap<String, MetricMap>,
+    /// Metrics of each cross-validation fold.
+    pub cv_folds: Vec<MetricMap>,
+    /// Rows of the input file (0-based, header excluded) in the test split.
+    pub test_rows: Vec<usize>,
+    /// The model's predictions on the test split, as made during evaluation.
+    pub test_predictions: Predictions,
+    pub warnings: Vec<String>,
+    pub n_rows: usize,
+    pub n_features: usize,
+    pub best_iteration: Option<usize>,
+}
+
+/// Training progress, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress {
+    Stage(&'static str),
+    Iteration { done: usize, total: usize },
+}
+
+pub fn read_options(cfg: &TrainConfig) -> Result<ReadOptions> {
+    let mut opts = ReadOptions::default();
+    if let Some(d) = cfg.delimiter {
+        opts.delimiter = u8::try_from(d)
+            .map_err(|_| input_error(format!("delimiter '{d}' must be a single ASCII character")))?;
+    }
+    if let Some(path) = &cfg.schema {
+        opts.schema = Some(Schema::from_json_file(path)?);
+    }
+    Ok(opts)
+}
+
+pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<TrainOutcome> {
+    let started_at = evaluation::now_rfc3339();
+    let data_path = cfg
+        .data
+        .as_deref()
+        .ok_or_else(|| input_error("no training data: pass --data FILE or set `data` in the config"))?;
+    let target_name = cfg
+        .target
+        .as_deref()
+        .ok_or_else(|| input_error("no target: pass --target COLUMN or set `target` in the config"))?;
+    let source = data_path.display().to_string();
+    validate_config(cfg)?;
+
+    progress(Progress::Stage("reading data"));
+    let frame = capstan_frame::read(data_path, &read_options(cfg)?)?;
+    let dataset_sha256 = capstan_frame::file_sha256(data_path)?;
+    let mut warnings = Vec::new();
+
+    let target = target::encode(&frame, target_name, cfg.task, &source)?;
+    if target.rows.len() < frame.n_rows() {
+        warnings.push(format!(
+            "dropped {} rows whose target '{target_name}' is empty",
+            frame.n_rows() - target.rows.len()
+        ));
+    }
+    let frame = if target.rows.len() < frame.n_rows() { frame.take(&target.rows) } else { frame };
+    let min_rows = 10;
+    if frame.n_rows() < min_rows {
+        return Err(input_error(format!(
+            "{source}: only {} rows with a target; training needs at least {min_rows}",
+            frame.n_rows()
+        )));
+    }
+
+    let split = make_split(cfg, &frame, &target, &source)?;
+    let train_frame = frame.take(&split.train);
+    let test_frame = frame.take(&split.test);
+    let y_train: Vec<f64> = split.train.iter().map(|&i| target.y[i]).collect();
+    let y_test: Vec<f64> = split.test.iter().map(|&i| target.y[i]).collect();
+
+    let mut cv_folds = Vec::new();
+    if cfg.split.cv_folds > 0 {
+        cv_folds = cross_validate(cfg, &train_frame, &y_train, &target, progress)?;
+    }
+
+    progress(Progress::Stage("fitting features"));
+    let pipeline = fit_pipeline(cfg, &train_frame, target_name)?;
+    let x_train = pipeline.transform(&train_frame)?;
+    let x_test = pipeline.transform(&test_frame)?;
+
+    progress(Progress::Stage("training"));
+    let fitted = fit_model(cfg, target.task, &x_train, &y_train, progress)?;
+
+    progress(Progress::Stage("evaluating"));
+    let mut metrics = BTreeMap::new();
+    let p_train = fitted.model.predict(&x_train);
+    metrics.insert("train".to_string(), evaluation::score(target.task, &y_train, &p_train)?);
+    if let Some(valid) = fitted.valid_metrics {
+        metrics.insert("valid".to_string(), valid);
+    }
+    let p_test = fitted.model.predict(&x_test);
+    if !y_test.is_empty() {
+        let test = evaluation::score(target.task, &y_test, &p_test)?;
+        if let Some(w) = evaluation::overfit_warning(target.task, &metrics["train"], &test) {
+            warnings.push(w);
+        }
+        metrics.insert("test".to_string(), test);
+    }
+    if !cv_folds.is_empty() {
+        metrics.insert("cv_mean".to_string(), evaluation::mean(&cv_folds));
+    }
+
+    let config_json = cfg.to_json();
+    let config_sha256 = evaluation::sha256_hex(&serde_json::to_vec(&config_json)?);
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        capstan_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at: evaluation::now_rfc3339(),
+        input_schema: pipeline.input_schema.clone(),
+        target: TargetInfo {
+            name: target.name.clone(),
+            task: target.task,
+            classes: target.classes.clone(),
+        },
+        metrics: metrics.clone(),
+        lineage: Lineage {
+            dataset_path: source.clone(),
+            dataset_sha256,
+            config: config_json,
+            config_sha256,
+            seed: cfg.seed,
+            git_commit: git_commit(),
+            started_at,
+            finished_at: evaluation::now_rfc3339(),
+        },
+    };
+    let n_features = x_train.n_cols;
+    let test_rows = split.test.iter().map(|&i| target.rows[i]).collect();
+    Ok(TrainOutcome {
+        bundle: Bundle { manifest, pipeline, model: fitted.model },
+        metrics,
+        cv_folds,
+        test_rows,
+        test_predictions: p_test,
+        warnings,
+        n_rows: frame.n_rows(),
+        n_features,
+        best_iteration: fitted.best_iteration,
+    })
+}
+
+fn validate_config(cfg: &TrainConfig) -> Result<()> {
+    let f = cfg.split.test_fraction;
+    if !(0.0..1.0).contains(&f) {
+        return Err(input_error(format!("split.test_fraction must be in [0, 1), found {f}")));
+    }
+    let v = cfg.split.valid_fraction;
+    if !(v > 0.0 && v < 1.0) {
+        return Err(input_error(format!("split.valid_fraction must be in (0, 1), found {v}")));
+    }
+    if cfg.split.cv_folds == 1 {
+        return Err(input_error("split.cv_folds must be 0 (off) or at least 2, found 1"));
+    }
+    Ok(())
+}
+
+fn make_split(
+    cfg: &TrainConfig,
+    frame: &Frame,
+    target: &Target,
+    source: &str,
+) -> Result<capstan_eval::Split> {
+    let n = frame.n_rows();
+    let test_fraction = cfg.split.test_fraction;
+    if test_fraction == 0.0 {
+        return Ok(capstan_eval::Split { train: (0..n).collect(), test: Vec::new() });
+    }
+    let split = match cfg.split.method {
+        SplitMethod::Random => {
+            let strata = class_strata(target);
+            capstan_eval::holdout(n, test_fraction, cfg.seed, strata.as_deref())?
+        }
+        SplitMethod::Time => {
+            let order = match &cfg.split.time_column {
+                None => (0..n).collect(),
+                Some(name) => {
+                    let col = frame.column(name).ok_or_else(|| {
+                        input_error(format!("{source}: split.time_column '{name}' not found"))
+                    })?;
+                    let mut order: Vec<usize> = (0..n).collect();
+                    order.sort_by(|&a, &b| compare_cells(col, a, b));
+                    order
+                }
+            };
+            capstan_eval::time_ordered_holdout(&order, test_fraction)?
+        }
+    };
+    Ok(split)
+}
+
+/// Orders two cells of one column: text by text, anything else by its numeric view, nulls first.
+fn compare_cells(col: &capstan_frame::Column, a: usize, b: usize) -> std::cmp::Ordering {
+    match (col.str_at(a), col.str_at(b)) {
+        (Some(x), Some(y)) => x.cmp(y),
+        _ => {
+            let key = |i| col.f64_at(i).unwrap_or(f64::NEG_INFINITY);
+            key(a).total_cmp(&key(b))
+        }
+    }
+}
+
+fn class_strata(target: &Target) -> Option<Vec<usize>> {
+    match target.task {
+        Task::Regression => None,
+        _ => Some(target.y.iter().map(|&v| v as usize).collect()),
+    }
+}
+
+fn fit_pipeline(cfg: &TrainConfig, frame: &Frame, target: &str) -> Result<FittedPipeline> {
+    let mode = match cfg.model {
+        ModelKind::Gbdt => PipelineMode::Tree,
+        ModelKind::Linear => PipelineMode::Linear,
+    };
+    Ok(FittedPipeline::fit(&cfg.features, mode, frame, &[target])?)
+}
+
+struct Fitted {
+    model: Model,
+    valid_metrics: Option<MetricMap>,
+    best_iteration: Option<usize>,
+}
+
+fn fit_model(
+    cfg: &TrainConfig,
+    task: Task,
+    x: &Matrix,
+    y: &[f64],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Fitted> {
+    match cfg.model {
+        ModelKind::Linear => {
+            let model = linear::fit(x, y, task, &cfg.linear).context("linear model")?;
+            Ok(Fitted { model: Model::Linear(model), valid_metrics: None, best_iteration: None })
+        }
+        ModelKind::Gbdt => {
+            let mut params = cfg.gbdt.clone();
+            params.seed = cfg.seed;
+            let total = params.n_trees;
+            let mut report = |it: gbdt::Iteration| {
+                progress(Progress::Iteration { done: it.iteration + 1, total })
+            };
+            if params.early_stopping_rounds.is_none() {
+                let model = gbdt::fit((x, y), None, task, &params, &mut report).context("gbdt")?;
+                return Ok(Fitted { model: Model::Gbdt(model), valid_metrics: None, best_iteration: None });
+            }
+            // Early stopping watches a validation part carved out of the training rows.
+            let strata = match task {
+                Task::Regression => None,
+                _ => Some(y.iter().map(|&v| v as usize).collect::<Vec<_>>()),
+            };
+            let split = capstan_eval::holdout(
+                x.n_rows,
+                cfg.split.valid_fraction,
+                cfg.seed.wrapping_add(1),
+                strata.as_deref(),
+            )?;
+            let x_fit = x.take_rows(&split.train);
+            let y_fit: Vec<f64> = split.train.iter().map(|&i| y[i]).collect();
+            let x_valid = x.take_rows(&split.test);
+            let y_valid: Vec<f64> = split.test.iter().map(|&i| y[i]).collect();
+            let model = gbdt::fit((&x_fit, &y_fit), Some((&x_valid, &y_valid)), task, &params, &mut report)
+                .context("gbdt")?;
+            let valid = evaluation::score(task, &y_valid, &model.predict(&x_valid))?;
+            let best = model.best_iteration;
+            Ok(Fitted { model: Model::Gbdt(model), valid_metrics: Some(valid), best_iteration: best })
+        }
+    }
+}
+
+fn cross_validate(
+    cfg: &TrainConfig,
+    frame: &Frame,
+    y: &[f64],
+    target: &Target,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<MetricMap>> {
+    let strata = match target.task {
+        Task::Regression => None,
+        _ => Some(y.iter().map(|&v| v as usize).collect::<Vec<_>>()),
+    };
+    let folds = capstan_eval::kfold(frame.n_rows(), cfg.split.cv_folds, cfg.seed, true, strata.as_deref())?;
+    let mut out = Vec::with_capacity(folds.len());
+    for fold in &folds {
+        progress(Progress::Stage("cross-validating"));
+        let fit_frame = frame.take(&fold.train);
+        let held_frame = frame.take(&fold.test);
+        let pipeline = fit_pipeline(cfg, &fit_frame, &target.name)?;
+        let x_fit = pipeline.transform(&fit_frame)?;
+        let x_held = pipeline.transform(&held_frame)?;
+        let y_fit: Vec<f64> = fold.train.iter().map(|&i| y[i]).collect();
+        let y_held: Vec<f64> = fold.test.iter().map(|&i| y[i]).collect();
+        let fitted = fit_model(cfg, target.task, &x_fit, &y_fit, &mut |_| {})?;
+        out.push(evaluation::score(target.task, &y_held, &fitted.model.predict(&x_held))?);
+    }
+    Ok(out)
+}
+
+/// The commit of the capstan source tree, when built from a git checkout.
+fn git_commit() -> Option<String> {
+    option_env!("CAPSTAN_GIT_COMMIT").map(str::to_string)
+}
