@@ -1,1 +1,95 @@
 //! Metrics, splits and cross-validation; no IO.
+//!
+//! Metrics equal scikit-learn's (checked by `tests/oracle.rs`). Binary predictions are
+//! positive when `p >= threshold`. Splits use the crate's own seeded PRNG ([`rng::Rng`]):
+//! same seed, same split on every platform, though not sklearn's shuffles.
+
+mod binary;
+mod check;
+mod error;
+mod multiclass;
+mod overfit;
+mod regression;
+pub mod rng;
+mod split;
+
+pub use binary::{
+    BinaryConfusion, BinaryMetrics, average_precision, binary_metrics, brier, confusion,
+    log_loss, roc_auc,
+};
+pub use error::EvalError;
+pub use multiclass::{MulticlassMetrics, argmax, class_indices, multiclass_metrics};
+pub use overfit::{MAX_ERROR_RATIO, MAX_SCORE_GAP, overfit_warning};
+pub use regression::{RegressionMetrics, regression_metrics};
+pub use split::{Split, holdout, kfold, time_ordered_holdout, time_series_folds};
+
+/// Every metric key produced by the `to_map` methods.
+pub const KNOWN_METRICS: &[&str] = &[
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+    "brier",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "f1_macro",
+    "f1_weighted",
+    "rmse",
+    "mae",
+    "r2",
+    "mape",
+];
+
+/// True for scores (AUC, accuracy, F1, R^2...), false for losses and errors.
+/// Unknown names give false; check [`KNOWN_METRICS`] first when the name is user input.
+pub fn higher_is_better(metric: &str) -> bool {
+    matches!(
+        metric,
+        "roc_auc"
+            | "pr_auc"
+            | "accuracy"
+            | "precision"
+            | "recall"
+            | "f1"
+            | "f1_macro"
+            | "f1_weighted"
+            | "r2"
+    )
+}
+
+/// The metric a task is ranked by: binary -> roc_auc, multiclass -> accuracy,
+/// regression -> rmse.
+pub fn primary_metric(task_name: &str) -> Result<&'static str, EvalError> {
+    match task_name {
+        "binary" => Ok("roc_auc"),
+        "multiclass" => Ok("accuracy"),
+        "regression" => Ok("rmse"),
+        _ => Err(EvalError::UnknownTask {
+            found: task_name.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primary_metrics_and_directions() {
+        assert_eq!(primary_metric("binary"), Ok("roc_auc"));
+        assert_eq!(primary_metric("multiclass"), Ok("accuracy"));
+        assert_eq!(primary_metric("regression"), Ok("rmse"));
+        let err = primary_metric("ranking").err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("unknown task 'ranking': expected binary, multiclass or regression")
+        );
+        for m in ["roc_auc", "pr_auc", "accuracy", "f1_macro", "r2"] {
+            assert!(higher_is_better(m), "{m}");
+        }
+        for m in ["log_loss", "brier", "rmse", "mae", "mape", "unknown"] {
+            assert!(!higher_is_better(m), "{m}");
+        }
+    }
+}

@@ -27,7 +27,9 @@ pub fn penguins() -> Option<Frame> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    let cell = |r: &Vec<&str>, j: usize| Some(r[j]).filter(|s| !s.is_empty());
+    fn cell<'a>(r: &[&'a str], j: usize) -> Option<&'a str> {
+        Some(r[j]).filter(|s| !s.is_empty())
+    }
     let mut columns = Vec::new();
     for (j, name) in header.iter().enumerate() {
         let col = match *name {

@@ -1,0 +1,87 @@
+//! Database schema, upgraded step by step; `PRAGMA user_version` holds the applied step.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::StoreError;
+
+/// Each entry upgrades the schema from version `i` to `i + 1`. Append only; never edit.
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: runs, metrics, tags, artifacts.
+    "CREATE TABLE runs (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        task TEXT NOT NULL,
+        model_kind TEXT NOT NULL,
+        dataset_sha256 TEXT NOT NULL,
+        params_json TEXT NOT NULL,
+        lineage_json TEXT NOT NULL
+    );
+    CREATE INDEX runs_created_at ON runs (created_at);
+    CREATE TABLE metrics (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        split TEXT NOT NULL,
+        fold INTEGER,
+        name TEXT NOT NULL,
+        value REAL -- NULL stores NaN
+    );
+    CREATE UNIQUE INDEX metrics_key ON metrics (run_id, split, IFNULL(fold, -1), name);
+    CREATE TABLE tags (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    );
+    CREATE TABLE artifacts (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+    CREATE INDEX artifacts_sha256 ON artifacts (sha256);",
+];
+
+/// The schema version this code creates and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database at `path` up to [`SCHEMA_VERSION`], all steps in one transaction.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let db = |context| {
+        move |source| StoreError::Db {
+            path: path.to_path_buf(),
+            context,
+            source,
+        }
+    };
+    if user_version(conn).map_err(db("reading schema version"))? == SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Take the write lock first so two processes do not migrate at once.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db("starting migration"))?;
+    let found = user_version(&tx).map_err(db("reading schema version"))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            max: SCHEMA_VERSION,
+        });
+    }
+    for step in MIGRATIONS.iter().skip(found.max(0) as usize) {
+        tx.execute_batch(step).map_err(db("migrating schema"))?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(db("setting schema version"))?;
+    tx.commit().map_err(db("committing migration"))
+}
+
+pub(crate) fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
