@@ -2,7 +2,7 @@ use std::path::Path;
 
 use capstan_features::FittedPipeline;
 use capstan_frame::Frame;
-use capstan_learn::{Model, Predictions};
+use capstan_learn::{Model, Predictions, Task};
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::{self, FORMAT_VERSION};
@@ -34,10 +34,12 @@ impl Bundle {
                 manifest: self.manifest.format_version,
             });
         }
+        self.check("bundle to write")?;
         let payload = serde_json::to_vec(self).map_err(BundleError::Serialize)?;
+        // Prove the file will load back as this very value (JSON drops NaN in a model).
         let back: Bundle = serde_json::from_slice(&payload)
             .map_err(|e| BundleError::NotRoundTrip(e.to_string()))?;
-        if &back != self {
+        if !back.same_as(self) {
             return Err(BundleError::NotRoundTrip(
                 "a value changed when read back".to_string(),
             ));
@@ -96,6 +98,27 @@ impl Bundle {
         Ok(self.model.predict(&x))
     }
 
+    /// Equality where NaN metrics equal NaN metrics (the metrics serializer keeps them).
+    fn same_as(&self, other: &Bundle) -> bool {
+        let bits = |m: &Manifest| -> Vec<(String, String, u64)> {
+            m.metrics
+                .iter()
+                .flat_map(|(s, v)| {
+                    v.iter()
+                        .map(|(k, x)| (s.clone(), k.clone(), canonical_bits(*x)))
+                })
+                .collect()
+        };
+        let strip = |b: &Bundle| Manifest {
+            metrics: Default::default(),
+            ..b.manifest.clone()
+        };
+        self.pipeline == other.pipeline
+            && self.model == other.model
+            && bits(&self.manifest) == bits(&other.manifest)
+            && strip(self) == strip(other)
+    }
+
     fn decode(bytes: &[u8], what: &str) -> Result<Bundle, BundleError> {
         let (version, payload) = envelope::decode(bytes, what)?;
         let invalid = |source| BundleError::InvalidPayload {
@@ -115,6 +138,61 @@ impl Bundle {
                 manifest: bundle.manifest.format_version,
             });
         }
+        bundle.check(what)?;
         Ok(bundle)
+    }
+
+    /// Cross-checks the parts, so a well-formed file with mismatched contents is refused
+    /// at load time instead of failing (or panicking) at predict time.
+    fn check(&self, what: &str) -> Result<(), BundleError> {
+        let fail = |message: String| {
+            Err(BundleError::Inconsistent {
+                what: what.to_string(),
+                message,
+            })
+        };
+        let task = self.manifest.target.task;
+        if self.model.task() != task {
+            return fail(format!(
+                "the manifest says task {}, the model is {}",
+                task.name(),
+                self.model.task().name()
+            ));
+        }
+        let n_classes = match task {
+            Task::Regression => 0,
+            Task::Binary => 2,
+            Task::Multiclass { n_classes } => n_classes,
+        };
+        let n_labels = self.manifest.target.classes.len();
+        if n_labels != 0 && n_labels != n_classes {
+            return fail(format!(
+                "expected {n_classes} class labels for a {} target, found {n_labels}",
+                task.name()
+            ));
+        }
+        if let Model::Linear(m) = &self.model {
+            let n_outputs = task.n_outputs();
+            let expected = n_outputs.checked_mul(m.n_features);
+            if m.intercepts.len() != n_outputs || expected != Some(m.coefficients.len()) {
+                return fail(format!(
+                    "linear model with {n_outputs} outputs and {} features: expected {n_outputs} intercepts and {} coefficients, found {} and {}",
+                    m.n_features,
+                    n_outputs.saturating_mul(m.n_features),
+                    m.intercepts.len(),
+                    m.coefficients.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The bits of `x`, with every NaN mapped to one NaN.
+fn canonical_bits(x: f64) -> u64 {
+    if x.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        x.to_bits()
     }
 }

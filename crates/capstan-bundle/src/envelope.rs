@@ -109,10 +109,7 @@ pub fn decode<'a>(bytes: &'a [u8], what: &str) -> Result<(u32, &'a [u8]), Bundle
 
 /// Upgrades the JSON of a bundle written at `version` to the current format.
 /// Each step maps version `n` to `n + 1`; v1 is current, so there are no steps yet.
-pub fn migrate(
-    version: u32,
-    json: serde_json::Value,
-) -> Result<serde_json::Value, BundleError> {
+pub fn migrate(version: u32, json: serde_json::Value) -> Result<serde_json::Value, BundleError> {
     match version {
         FORMAT_VERSION => Ok(json),
         // Future: `1 => migrate(2, v1_to_v2(json)?)`, and so on.

@@ -22,7 +22,11 @@ pub enum BundleError {
     #[error(
         "{what}: format version {version} is newer than this capstan supports (max {max}); upgrade capstan"
     )]
-    NewerFormat { what: String, version: u32, max: u32 },
+    NewerFormat {
+        what: String,
+        version: u32,
+        max: u32,
+    },
     #[error("{what}: format version {version} is not a valid bundle format version")]
     InvalidVersion { what: String, version: u32 },
     #[error("{what} is truncated: expected {expected} bytes, found {found}")]
@@ -54,10 +58,12 @@ pub enum BundleError {
         header: u32,
         manifest: u32,
     },
+    #[error("{what}: inconsistent bundle: {message}")]
+    Inconsistent { what: String, message: String },
     #[error("cannot serialize bundle: {0}")]
     Serialize(serde_json::Error),
     #[error(
-        "cannot serialize bundle: it does not read back identically ({0}); non-finite numbers (nan, inf) cannot be stored"
+        "cannot serialize bundle: it does not read back identically ({0}); non-finite numbers (nan, inf) cannot be stored in a model or pipeline"
     )]
     NotRoundTrip(String),
     #[error("cannot transform input: {0}")]

@@ -15,7 +15,9 @@ pub struct Manifest {
     /// The columns a caller must provide, with types and nullability.
     pub input_schema: Schema,
     pub target: TargetInfo,
-    /// split -> metric -> value, e.g. `test -> auc -> 0.91`.
+    /// split -> metric -> value, e.g. `test -> auc -> 0.91`. Non-finite values (an AUC on a
+    /// one-class split) are kept, written as the strings "nan", "inf" and "-inf".
+    #[serde(with = "metric_values")]
     pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
     pub lineage: Lineage,
 }
@@ -42,4 +44,67 @@ pub struct Lineage {
     pub started_at: String,
     /// RFC 3339 UTC.
     pub finished_at: String,
+}
+
+/// JSON has no NaN or infinity: write those as strings, read numbers or those strings.
+mod metric_values {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    type Metrics = BTreeMap<String, BTreeMap<String, f64>>;
+
+    struct Out(f64);
+
+    impl Serialize for Out {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self.0 {
+                v if v.is_finite() => s.serialize_f64(v),
+                v if v.is_nan() => s.serialize_str("nan"),
+                v if v > 0.0 => s.serialize_str("inf"),
+                _ => s.serialize_str("-inf"),
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum In {
+        Number(f64),
+        Text(String),
+    }
+
+    pub fn serialize<S: Serializer>(metrics: &Metrics, s: S) -> Result<S::Ok, S::Error> {
+        let out: BTreeMap<&String, BTreeMap<&String, Out>> = metrics
+            .iter()
+            .map(|(split, m)| (split, m.iter().map(|(k, v)| (k, Out(*v))).collect()))
+            .collect();
+        out.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Metrics, D::Error> {
+        let raw = BTreeMap::<String, BTreeMap<String, In>>::deserialize(d)?;
+        let mut metrics = Metrics::new();
+        for (split, values) in raw {
+            let mut out = BTreeMap::new();
+            for (name, v) in values {
+                let v = match v {
+                    In::Number(x) => x,
+                    In::Text(t) => match t.as_str() {
+                        "nan" => f64::NAN,
+                        "inf" => f64::INFINITY,
+                        "-inf" => f64::NEG_INFINITY,
+                        _ => {
+                            return Err(serde::de::Error::custom(format!(
+                                "metric '{split}/{name}': expected a number, \"nan\", \"inf\" or \"-inf\", found \"{t}\""
+                            )));
+                        }
+                    },
+                };
+                out.insert(name, v);
+            }
+            metrics.insert(split, out);
+        }
+        Ok(metrics)
+    }
 }

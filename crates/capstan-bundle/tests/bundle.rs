@@ -44,7 +44,10 @@ fn file_round_trip_and_content_hash() {
     assert_eq!(dir.entries(), vec!["model.capstan"]);
     assert_eq!(Bundle::read(&path).unwrap(), bundle);
     let file_hash = Sha256::digest(std::fs::read(&path).unwrap());
-    assert_eq!(bundle.content_sha256().unwrap(), capstan_bundle::envelope::hex(&file_hash));
+    assert_eq!(
+        bundle.content_sha256().unwrap(),
+        capstan_bundle::envelope::hex(&file_hash)
+    );
     // Overwriting an existing bundle is fine and leaves no temp file.
     bundle.write(&path).unwrap();
     assert_eq!(dir.entries(), vec!["model.capstan"]);
@@ -60,6 +63,14 @@ fn model_hash_ignores_timestamps_but_not_the_model() {
     assert_eq!(a.model_sha256().unwrap(), b.model_sha256().unwrap());
     b.model = common::linear_model(5);
     assert_ne!(a.model_sha256().unwrap(), b.model_sha256().unwrap());
+}
+
+#[test]
+fn refitting_on_the_same_data_gives_the_same_model_hash() {
+    let a = common::bundle();
+    let mut b = common::bundle();
+    b.manifest.created_at = "2031-01-01T00:00:00Z".to_string();
+    assert_eq!(a.model_sha256().unwrap(), b.model_sha256().unwrap());
 }
 
 #[test]
@@ -97,9 +108,18 @@ fn failed_write_leaves_no_temp_file() {
     assert_eq!(dir.entries(), vec!["model.capstan"]);
     assert!(target.is_dir());
 
-    let e = common::bundle().write(dir.0.join("no/such/dir/m.capstan")).unwrap_err();
+    let e = common::bundle()
+        .write(dir.0.join("no/such/dir/m.capstan"))
+        .unwrap_err();
     assert!(e.to_string().contains("m.capstan"), "{e}");
     assert_eq!(dir.entries(), vec!["model.capstan"]);
+}
+
+fn with_nan_coefficient(mut b: Bundle) -> Bundle {
+    if let capstan_learn::Model::Linear(m) = &mut b.model {
+        m.coefficients[0] = f64::NAN;
+    }
+    b
 }
 
 #[test]
@@ -108,26 +128,61 @@ fn failed_write_keeps_the_old_file() {
     let path = dir.0.join("model.capstan");
     let good = common::bundle();
     good.write(&path).unwrap();
-    let mut bad = good.clone();
-    bad.manifest.metrics.get_mut("test").unwrap().insert("auc".into(), f64::NAN);
-    assert!(matches!(bad.write(&path), Err(BundleError::NotRoundTrip(_))));
+    let bad = with_nan_coefficient(good.clone());
+    assert!(matches!(
+        bad.write(&path),
+        Err(BundleError::NotRoundTrip(_))
+    ));
     assert_eq!(Bundle::read(&path).unwrap(), good);
     assert_eq!(dir.entries(), vec!["model.capstan"]);
 }
 
 #[test]
-fn non_finite_numbers_are_refused_not_silently_lost() {
-    let mut b = common::bundle();
-    b.manifest.metrics.get_mut("test").unwrap().insert("auc".into(), f64::INFINITY);
-    let e = b.to_bytes().unwrap_err();
+fn non_finite_model_numbers_are_refused_not_silently_lost() {
+    let e = with_nan_coefficient(common::bundle())
+        .to_bytes()
+        .unwrap_err();
     assert!(e.to_string().contains("non-finite"), "{e}");
+}
+
+#[test]
+fn non_finite_metrics_round_trip() {
+    let mut b = common::bundle();
+    let test = b.manifest.metrics.get_mut("test").unwrap();
+    test.insert("auc".into(), f64::NAN);
+    test.insert("ratio".into(), f64::INFINITY);
+    test.insert("neg".into(), f64::NEG_INFINITY);
+    test.insert("odd_nan".into(), f64::from_bits(0xfff8_0000_0000_0001));
+    let back = Bundle::from_bytes(&b.to_bytes().unwrap()).unwrap();
+    let test = &back.manifest.metrics["test"];
+    assert!(test["auc"].is_nan() && test["odd_nan"].is_nan());
+    assert_eq!(test["ratio"], f64::INFINITY);
+    assert_eq!(test["neg"], f64::NEG_INFINITY);
+    assert_eq!(test["accuracy"], 0.97);
+    // Unknown strings are an error naming the metric.
+    let mut json = serde_json::to_value(&b).unwrap();
+    json["manifest"]["metrics"]["test"]["auc"] = "high".into();
+    let bytes = capstan_bundle::envelope::encode(&serde_json::to_vec(&json).unwrap());
+    let e = Bundle::from_bytes(&bytes).unwrap_err();
+    assert!(e.to_string().contains("test/auc"), "{e}");
+}
+
+#[test]
+fn inconsistent_bundle_is_not_written() {
+    let mut b = common::bundle();
+    b.manifest.target.task = capstan_learn::Task::Regression;
+    let e = b.to_bytes().unwrap_err();
+    assert!(matches!(e, BundleError::Inconsistent { .. }), "{e}");
 }
 
 #[test]
 fn wrong_manifest_version_is_not_written() {
     let mut b = common::bundle();
     b.manifest.format_version = 2;
-    assert!(matches!(b.to_bytes(), Err(BundleError::VersionMismatch { .. })));
+    assert!(matches!(
+        b.to_bytes(),
+        Err(BundleError::VersionMismatch { .. })
+    ));
 }
 
 #[test]
@@ -148,11 +203,21 @@ fn predict_matches_pipeline_then_model() {
         eprintln!("skipped: the feature pipeline is not implemented yet");
         return;
     };
-    bundle.model = common::linear_model(x.n_cols);
+    bundle.model = capstan_learn::Model::Linear(capstan_learn::linear::LinearModel {
+        task: capstan_learn::Task::Multiclass { n_classes: 3 },
+        coefficients: (0..3 * x.n_cols)
+            .map(|i| (i as f64 - 7.0) * 0.013)
+            .collect(),
+        intercepts: vec![0.1, -0.2, 0.3],
+        n_features: x.n_cols,
+    });
     let bundle = Bundle::from_bytes(&bundle.to_bytes().unwrap()).unwrap();
     let got = bundle.predict(&frame).unwrap();
     assert_eq!(got.n_rows, frame.n_rows());
-    assert_eq!(got, bundle.model.predict(&x));
+    let want = bundle.model.predict(&x);
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&got.values), bits(&want.values));
+    assert!(got.values.iter().all(|v| v.is_finite()));
     // A frame missing a training column names that column.
     let fewer = frame.drop_columns(&["island"]);
     let e = bundle.predict(&fewer).unwrap_err();
@@ -170,7 +235,10 @@ fn frozen_fixtures_still_load() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "capstan") {
             let bundle = Bundle::read(&path).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(bundle.manifest.format_version, capstan_bundle::FORMAT_VERSION);
+            assert_eq!(
+                bundle.manifest.format_version,
+                capstan_bundle::FORMAT_VERSION
+            );
         }
     }
 }

@@ -31,7 +31,10 @@ fn layout_is_magic_version_length_payload_checksum() {
     assert_eq!(bytes.len(), 20 + n + 32);
     let payload: serde_json::Value = serde_json::from_slice(&bytes[20..20 + n]).unwrap();
     assert_eq!(payload["manifest"]["format_version"], 1);
-    assert_eq!(&bytes[20 + n..], Sha256::digest(&bytes[..20 + n]).as_slice());
+    assert_eq!(
+        &bytes[20 + n..],
+        Sha256::digest(&bytes[..20 + n]).as_slice()
+    );
 }
 
 #[test]
@@ -55,7 +58,10 @@ fn generic_payload_round_trips() {
 fn empty_input() {
     let e = err(b"");
     assert!(matches!(e, BundleError::Empty { .. }), "{e}");
-    assert_eq!(e.to_string(), "input is empty (expected a capstan model bundle)");
+    assert_eq!(
+        e.to_string(),
+        "input is empty (expected a capstan model bundle)"
+    );
 }
 
 #[test]
@@ -64,9 +70,16 @@ fn wrong_magic() {
     bytes[0] = b'X';
     let e = err(&bytes);
     assert!(matches!(e, BundleError::NotABundle { .. }), "{e}");
-    assert!(e.to_string().starts_with("input is not a capstan model bundle"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("input is not a capstan model bundle"),
+        "{e}"
+    );
     let e = err(b"PK\x03\x04 a zip file, not a bundle");
-    assert!(e.to_string().contains("is not a capstan model bundle"), "{e}");
+    assert!(
+        e.to_string().contains("is not a capstan model bundle"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -75,7 +88,10 @@ fn newer_format_version() {
     bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
     reseal(&mut bytes);
     let e = err(&bytes);
-    assert!(matches!(e, BundleError::NewerFormat { version: 2, .. }), "{e}");
+    assert!(
+        matches!(e, BundleError::NewerFormat { version: 2, .. }),
+        "{e}"
+    );
     assert_eq!(
         e.to_string(),
         "input: format version 2 is newer than this capstan supports (max 1); upgrade capstan"
@@ -87,7 +103,10 @@ fn version_zero_is_invalid() {
     let mut bytes = good_bytes();
     bytes[8..12].copy_from_slice(&0u32.to_le_bytes());
     reseal(&mut bytes);
-    assert!(matches!(err(&bytes), BundleError::InvalidVersion { version: 0, .. }));
+    assert!(matches!(
+        err(&bytes),
+        BundleError::InvalidVersion { version: 0, .. }
+    ));
 }
 
 #[test]
@@ -96,7 +115,10 @@ fn truncated_anywhere() {
     for keep in [3, 8, 12, 19, 20, 21, bytes.len() / 2, bytes.len() - 1] {
         let e = err(&bytes[..keep]);
         assert!(matches!(e, BundleError::Truncated { .. }), "{keep}: {e}");
-        assert!(e.to_string().starts_with("input is truncated: expected "), "{e}");
+        assert!(
+            e.to_string().starts_with("input is truncated: expected "),
+            "{e}"
+        );
     }
 }
 
@@ -122,8 +144,15 @@ fn flipped_byte_anywhere_after_header_is_a_checksum_error() {
         let mut bad = bytes.clone();
         bad[at] ^= 0x01;
         let e = err(&bad);
-        assert!(matches!(e, BundleError::ChecksumMismatch { .. }), "{at}: {e}");
-        assert!(e.to_string().starts_with("input is corrupt: checksum mismatch"), "{e}");
+        assert!(
+            matches!(e, BundleError::ChecksumMismatch { .. }),
+            "{at}: {e}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("input is corrupt: checksum mismatch"),
+            "{e}"
+        );
     }
 }
 
@@ -131,7 +160,10 @@ fn flipped_byte_anywhere_after_header_is_a_checksum_error() {
 fn invalid_json_payload_with_valid_checksum() {
     let e = err(&envelope::encode(b"not json"));
     assert!(matches!(e, BundleError::InvalidPayload { .. }), "{e}");
-    assert!(e.to_string().starts_with("input: invalid bundle payload"), "{e}");
+    assert!(
+        e.to_string().starts_with("input: invalid bundle payload"),
+        "{e}"
+    );
     // Valid JSON of the wrong shape.
     let e = err(&envelope::encode(br#"{"manifest": 3}"#));
     assert!(matches!(e, BundleError::InvalidPayload { .. }), "{e}");
@@ -142,11 +174,37 @@ fn manifest_version_must_match_header() {
     let mut json = serde_json::to_value(common::bundle()).unwrap();
     json["manifest"]["format_version"] = 7.into();
     let e = err(&envelope::encode(&serde_json::to_vec(&json).unwrap()));
-    assert!(matches!(e, BundleError::VersionMismatch { manifest: 7, .. }), "{e}");
+    assert!(
+        matches!(e, BundleError::VersionMismatch { manifest: 7, .. }),
+        "{e}"
+    );
 }
 
 #[test]
 fn migrate_v1_is_identity() {
     let json = serde_json::to_value(common::bundle()).unwrap();
     assert_eq!(capstan_bundle::migrate(1, json.clone()).unwrap(), json);
+}
+
+#[test]
+fn inconsistent_parts_are_refused_on_load() {
+    let mut json = serde_json::to_value(common::bundle()).unwrap();
+    json["manifest"]["target"]["task"] = serde_json::json!({"task": "binary"});
+    let e = err(&envelope::encode(&serde_json::to_vec(&json).unwrap()));
+    assert!(matches!(e, BundleError::Inconsistent { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("the manifest says task binary, the model is multiclass"),
+        "{e}"
+    );
+
+    let mut json = serde_json::to_value(common::bundle()).unwrap();
+    json["model"]["intercepts"] = serde_json::json!([0.0]);
+    let e = err(&envelope::encode(&serde_json::to_vec(&json).unwrap()));
+    assert!(e.to_string().contains("expected 3 intercepts"), "{e}");
+
+    let mut json = serde_json::to_value(common::bundle()).unwrap();
+    json["manifest"]["target"]["classes"] = serde_json::json!(["a", "b"]);
+    let e = err(&envelope::encode(&serde_json::to_vec(&json).unwrap()));
+    assert!(e.to_string().contains("expected 3 class labels"), "{e}");
 }

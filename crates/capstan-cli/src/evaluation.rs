@@ -16,7 +16,7 @@ pub fn score(task: Task, y: &[f64], p: &Predictions) -> Result<MetricMap> {
         Task::Regression => capstan_eval::regression_metrics(y, &p.values)?.to_map(),
         Task::Binary => capstan_eval::binary_metrics(y, &p.values, BINARY_THRESHOLD)?.to_map(),
         Task::Multiclass { n_classes } => {
-            let labels: Vec<usize> = y.iter().map(|&v| v as usize).collect();
+            let labels = capstan_eval::class_indices(y, n_classes)?;
             capstan_eval::multiclass_metrics(&labels, &p.values, n_classes)?.to_map()
         }
     })
@@ -31,16 +31,17 @@ pub fn overfit_warning(task: Task, train: &MetricMap, test: &MetricMap) -> Optio
     capstan_eval::overfit_warning(name, *train.get(name)?, *test.get(name)?)
 }
 
-/// Mean of each metric over folds.
+/// Mean of each metric over the folds that have it.
 pub fn mean(folds: &[MetricMap]) -> MetricMap {
-    let mut sums: MetricMap = BTreeMap::new();
+    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for fold in folds {
         for (k, v) in fold {
-            *sums.entry(k.clone()).or_default() += v;
+            let e = sums.entry(k.clone()).or_default();
+            e.0 += v;
+            e.1 += 1;
         }
     }
-    let n = folds.len().max(1) as f64;
-    sums.into_iter().map(|(k, v)| (k, v / n)).collect()
+    sums.into_iter().map(|(k, (sum, n))| (k, sum / n as f64)).collect()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -14,8 +14,8 @@ pub mod rng;
 mod split;
 
 pub use binary::{
-    BinaryConfusion, BinaryMetrics, average_precision, binary_metrics, brier, confusion,
-    log_loss, roc_auc,
+    BinaryConfusion, BinaryMetrics, average_precision, binary_metrics, brier, confusion, log_loss,
+    roc_auc,
 };
 pub use error::EvalError;
 pub use multiclass::{MulticlassMetrics, argmax, class_indices, multiclass_metrics};
@@ -59,8 +59,14 @@ pub fn higher_is_better(metric: &str) -> bool {
 }
 
 /// The metric a task is ranked by: binary -> roc_auc, multiclass -> accuracy,
-/// regression -> rmse.
-pub fn primary_metric(task_name: &str) -> Result<&'static str, EvalError> {
+/// regression -> rmse. An unknown task name gives `""` (no metric map has that key);
+/// use [`try_primary_metric`] to get an error instead.
+pub fn primary_metric(task_name: &str) -> &'static str {
+    try_primary_metric(task_name).unwrap_or("")
+}
+
+/// [`primary_metric`] that reports an unknown task name as an error.
+pub fn try_primary_metric(task_name: &str) -> Result<&'static str, EvalError> {
     match task_name {
         "binary" => Ok("roc_auc"),
         "multiclass" => Ok("accuracy"),
@@ -77,10 +83,12 @@ mod tests {
 
     #[test]
     fn primary_metrics_and_directions() {
-        assert_eq!(primary_metric("binary"), Ok("roc_auc"));
-        assert_eq!(primary_metric("multiclass"), Ok("accuracy"));
-        assert_eq!(primary_metric("regression"), Ok("rmse"));
-        let err = primary_metric("ranking").err().map(|e| e.to_string());
+        assert_eq!(primary_metric("binary"), "roc_auc");
+        assert_eq!(primary_metric("multiclass"), "accuracy");
+        assert_eq!(primary_metric("regression"), "rmse");
+        assert_eq!(primary_metric("ranking"), "");
+        assert_eq!(try_primary_metric("binary"), Ok("roc_auc"));
+        let err = try_primary_metric("ranking").err().map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some("unknown task 'ranking': expected binary, multiclass or regression")

@@ -50,7 +50,7 @@ pub fn multiclass_metrics(
         return Err(EvalError::TooFewClasses { found: n_classes });
     }
     non_empty("y_true", y_true.len())?;
-    let expected = y_true.len().checked_mul(n_classes).unwrap_or(usize::MAX);
+    let expected = y_true.len().saturating_mul(n_classes);
     same_len("proba (n_rows x n_classes)", expected, proba.len())?;
     if let Some(index) = y_true.iter().position(|&c| c >= n_classes) {
         return Err(EvalError::ClassOutOfRange {

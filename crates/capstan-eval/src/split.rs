@@ -52,13 +52,15 @@ fn sorted_split(mut train: Vec<usize>, mut test: Vec<usize>) -> Split {
     Split { train, test }
 }
 
-/// Seeded random holdout.
+/// Seeded random holdout of `round(n_rows * test_fraction)` test rows (half away from
+/// zero, clamped to `[1, n_rows - 1]`).
 ///
-/// Stratified: each class contributes `floor(size * fraction)` test rows, and the rows
-/// still needed to reach the total go to the classes with the largest remainders
-/// (ties: the class seen first in the data). A class keeps at least one row in train, so a class with a
-/// single row always trains (sklearn refuses such classes; we keep them). Per-class test
-/// counts stay within 1 row of `size * fraction`.
+/// Stratified by `stratify` labels: each class gives `floor(size * fraction)` test rows,
+/// and the rows still needed go one each to the classes with the largest remainders
+/// (ties: the class seen first). So every class's test count is within 1 row of
+/// `size * fraction`, and every class of 2+ rows keeps a row in train. Where that cannot
+/// reach the total (high fractions with tiny classes) the test set is a little smaller.
+/// A single-row class may land in test; sklearn refuses such classes instead.
 pub fn holdout(
     n_rows: usize,
     test_fraction: f64,
@@ -86,19 +88,14 @@ pub fn holdout(
         let rb = targets[b] - targets[b].floor();
         rb.total_cmp(&ra).then(a.cmp(&b))
     });
+    // One pass: a class gets floor or ceil of its target, so it stays within 1 row.
+    // A class of 2+ rows keeps one row in train; a single-row class may go to test.
     let mut missing = n_test.saturating_sub(counts.iter().sum());
-    // Usually one pass; more only when clamping asked for more than the remainders.
-    while missing > 0 {
-        let mut gave = false;
-        for &c in &order {
-            if missing > 0 && counts[c] + 1 < classes[c].len() {
-                counts[c] += 1;
-                missing -= 1;
-                gave = true;
-            }
-        }
-        if !gave {
-            break;
+    for &c in &order {
+        let cap = classes[c].len().saturating_sub(1).max(1);
+        if missing > 0 && targets[c] > counts[c] as f64 && counts[c] < cap {
+            counts[c] += 1;
+            missing -= 1;
         }
     }
     let (mut train, mut test) = (Vec::with_capacity(n_rows), Vec::with_capacity(n_test));

@@ -142,7 +142,11 @@ impl DateTransform {
     ) {
         let n = block.len() / n_cols;
         self.read_parts(col, start, n, scratch);
-        for (j, series) in scratch.chunks_exact(n.max(1)).take(self.parts.len()).enumerate() {
+        for (j, series) in scratch
+            .chunks_exact(n.max(1))
+            .take(self.parts.len())
+            .enumerate()
+        {
             let fit = self.linear.as_ref().and_then(|f| f.get(j));
             for (row, &v) in block.chunks_exact_mut(n_cols).zip(series) {
                 row[offset + j] = fit.map_or(v, |f| f.apply(v));
@@ -252,7 +256,10 @@ mod tests {
     #[test]
     fn civil_matches_chrono() {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-        for days in (-800_000i64..800_000).step_by(37).chain([-1, 0, 59, 60, 365, 11_016]) {
+        for days in (-800_000i64..800_000)
+            .step_by(37)
+            .chain([-1, 0, 59, 60, 365, 11_016])
+        {
             let d = epoch + chrono::Duration::days(days);
             let c = civil(days, 0);
             let want = (
@@ -274,10 +281,16 @@ mod tests {
     fn time_of_day() {
         // 2001-02-03T04:05:06 is 11_356 days and 14_706 s after the epoch.
         let c = civil(11_356, 14_706_000_000);
-        assert_eq!((c.year, c.month, c.day, c.hour, c.minute), (2001, 2, 3, 4, 5));
+        assert_eq!(
+            (c.year, c.month, c.day, c.hour, c.minute),
+            (2001, 2, 3, 4, 5)
+        );
         // One microsecond before the epoch: 1969-12-31T23:59.
         let us: i64 = -1;
         let c = civil(us.div_euclid(MICROS_PER_DAY), us.rem_euclid(MICROS_PER_DAY));
-        assert_eq!((c.year, c.month, c.day, c.hour, c.minute), (1969, 12, 31, 23, 59));
+        assert_eq!(
+            (c.year, c.month, c.day, c.hour, c.minute),
+            (1969, 12, 31, 23, 59)
+        );
     }
 }

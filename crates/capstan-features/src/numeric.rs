@@ -85,7 +85,11 @@ impl NumericTransform {
         match &self.linear {
             None => format!("{}: numeric ({dtype}), nulls kept as NaN", self.column),
             Some(fit) => {
-                let mut s = format!("{}: numeric ({dtype}), {}", self.column, fit.describe(impute));
+                let mut s = format!(
+                    "{}: numeric ({dtype}), {}",
+                    self.column,
+                    fit.describe(impute)
+                );
                 if self.missing_indicator {
                     s.push_str(", missing indicator");
                 }

@@ -54,9 +54,9 @@ impl SeriesFit {
     /// Checks the state read back from a bundle: every number finite, scale positive.
     pub(crate) fn validate(&self, feature: &str) -> Result<(), FeatureError> {
         let ok = self.fill.is_finite()
-            && self.scaler.is_none_or(|s| {
-                s.mean.is_finite() && s.scale.is_finite() && s.scale > 0.0
-            });
+            && self
+                .scaler
+                .is_none_or(|s| s.mean.is_finite() && s.scale.is_finite() && s.scale > 0.0);
         if ok {
             Ok(())
         } else {

@@ -1,13 +1,33 @@
 //! Typed columnar tables (Arrow arrays underneath), schemas, readers and writers.
 
+mod arrow_convert;
+mod atomic;
+mod build;
+mod cast;
+mod cell_text;
 mod column;
+mod csv_read;
 mod error;
+mod format;
 mod frame;
+mod hash;
+mod json_object;
+mod json_read;
 mod matrix;
+mod parquet_read;
+mod parquet_write;
+mod parse;
+mod raw;
+mod read;
 mod schema;
+mod schema_file;
+mod write;
 
 pub use column::Column;
 pub use error::FrameError;
 pub use frame::Frame;
+pub use hash::file_sha256;
 pub use matrix::{FeatureKind, Matrix};
+pub use read::{ReadOptions, read};
 pub use schema::{DataType, Field, Schema};
+pub use write::{write, write_csv, write_json_lines, write_parquet};

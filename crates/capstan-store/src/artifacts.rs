@@ -25,8 +25,8 @@ impl Store {
         let sha256 = sha256_hex(bytes);
         let size = bytes.len() as u64;
         let path = self.artifact_path(&sha256);
-        // A file of the wrong size is damaged: replace it.
-        if fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == size) {
+        // Already stored and intact: nothing to do. A damaged file is replaced.
+        if fs::read(&path).is_ok_and(|old| sha256_hex(&old) == sha256) {
             return Ok(ArtifactRef { sha256, size });
         }
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();

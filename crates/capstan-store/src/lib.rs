@@ -16,6 +16,6 @@ mod util;
 
 pub use artifacts::ArtifactRef;
 pub use error::StoreError;
-pub use runs::{MetricRecord, NewRun, Run, RunSummary};
+pub use runs::{MIN_PREFIX_LEN, MetricRecord, NewRun, Run, RunSummary};
 pub use schema::SCHEMA_VERSION;
 pub use store::Store;

@@ -42,9 +42,7 @@ impl Store {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Io {
                 path: db_path,
-                source: std::io::Error::other(format!(
-                    "expected journal mode wal, found {mode}"
-                )),
+                source: std::io::Error::other(format!("expected journal mode wal, found {mode}")),
             });
         }
         conn.pragma_update(None, "foreign_keys", true)

@@ -96,7 +96,10 @@ pub fn bundle() -> Bundle {
     let mut metrics = BTreeMap::new();
     metrics.insert(
         "test".to_string(),
-        BTreeMap::from([("accuracy".to_string(), 0.97), ("log_loss".to_string(), 0.1)]),
+        BTreeMap::from([
+            ("accuracy".to_string(), 0.97),
+            ("log_loss".to_string(), 0.1),
+        ]),
     );
     Bundle {
         manifest: Manifest {
@@ -127,6 +130,7 @@ pub fn bundle() -> Bundle {
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
+#[derive(Debug)]
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {

@@ -1,9 +1,28 @@
 //! Histogram gradient-boosted decision trees (leaf-wise, LightGBM-style).
+//!
+//! Pipeline: [`binning`] (u8 bins per feature) -> per round [`objective`] gradients, quantized
+//! to exact fixed point ([`histogram`]) -> [`grow`] a leaf-wise tree from histograms with the
+//! subtraction trick and [`split`] search -> shrink, update scores ([`boost`]).
+
+mod binning;
+mod boost;
+mod grow;
+mod histogram;
+mod objective;
+mod predict;
+mod rng;
+mod split;
+#[cfg(test)]
+mod tests;
+mod tree;
+mod validate;
 
 use capstan_frame::Matrix;
 use serde::{Deserialize, Serialize};
 
-use crate::{LearnError, Predictions, Task};
+pub use tree::Tree;
+
+use crate::{LearnError, Task};
 
 /// Hyperparameters; names and defaults follow LightGBM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +45,20 @@ pub struct GbdtParams {
     /// Stop when the validation loss has not improved for this many rounds.
     pub early_stopping_rounds: Option<usize>,
     pub seed: u64,
+    /// Fewest values in a numeric bin (LightGBM `min_data_in_bin`); 1 gives a bin per value.
+    pub min_data_in_bin: usize,
+    /// Rows sampled to find the bins of large data (LightGBM `bin_construct_sample_cnt`).
+    pub bin_construct_sample_cnt: usize,
+    /// Categorical features with at most this many bins split one-vs-rest.
+    pub max_cat_to_onehot: usize,
+    /// Most categories on the left of a categorical split.
+    pub max_cat_threshold: usize,
+    /// Smoothing of the per-category gradient ratio used to order categories.
+    pub cat_smooth: f64,
+    /// Extra L2 regularisation for many-category splits.
+    pub cat_l2: f64,
+    /// Fewest rows per group of categories in a many-category split.
+    pub min_data_per_group: usize,
 }
 
 impl Default for GbdtParams {
@@ -46,6 +79,13 @@ impl Default for GbdtParams {
             bagging_freq: 0,
             early_stopping_rounds: None,
             seed: 0,
+            min_data_in_bin: 3,
+            bin_construct_sample_cnt: 200_000,
+            max_cat_to_onehot: 4,
+            max_cat_threshold: 32,
+            cat_smooth: 10.0,
+            cat_l2: 10.0,
+            min_data_per_group: 100,
         }
     }
 }
@@ -53,26 +93,36 @@ impl Default for GbdtParams {
 /// Reported after each boosting round.
 #[derive(Debug, Clone, Copy)]
 pub struct Iteration {
+    /// Round index, from 0.
     pub iteration: usize,
+    /// Trees in the model so far.
     pub n_trees: usize,
     pub train_loss: f64,
     pub valid_loss: Option<f64>,
 }
 
+/// What [`GbdtModel::feature_importance`] measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportanceKind {
+    /// Total loss reduction of the splits on the feature.
+    Gain,
+    /// Number of splits on the feature.
+    Split,
+}
+
+/// A fitted ensemble. Raw score of output `k` = `init_scores[k]` + sum of the leaf values of
+/// trees `k, k + K, k + 2K, ...` (`K` = trees per round: classes for multiclass, else 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GbdtModel {
     pub task: Task,
-}
-
-impl GbdtModel {
-    pub fn task(&self) -> Task {
-        self.task
-    }
-
-    pub fn predict(&self, x: &Matrix) -> Predictions {
-        let _ = x;
-        unimplemented!("gbdt predict")
-    }
+    pub n_features: usize,
+    pub feature_names: Vec<String>,
+    pub init_scores: Vec<f64>,
+    /// Round-major: tree `round * K + k`.
+    pub trees: Vec<Tree>,
+    /// With early stopping: the number of rounds kept (the best round, counted from 1).
+    pub best_iteration: Option<usize>,
 }
 
 /// Fits a GBDT; `valid` enables early stopping. Classification targets are class indices.
@@ -83,6 +133,5 @@ pub fn fit(
     params: &GbdtParams,
     on_iteration: &mut dyn FnMut(Iteration),
 ) -> Result<GbdtModel, LearnError> {
-    let _ = (train, valid, task, params, on_iteration);
-    Err(LearnError::InvalidData("not implemented".into()))
+    boost::fit(train, valid, task, params, on_iteration).map(|f| f.model)
 }

@@ -18,6 +18,7 @@ mod colmat;
 mod enet;
 mod logistic;
 mod newton;
+mod predict;
 mod prox_newton;
 mod regression;
 mod validate;
@@ -111,7 +112,7 @@ impl LinearModel {
             && self.intercepts.len() == n_outputs;
         let mut values = vec![f64::NAN; x.n_rows * n_outputs];
         if shape_ok {
-            colmat::predict_rows(self, x, &mut values);
+            predict::predict_rows(self, x, &mut values);
         }
         Predictions {
             n_rows: x.n_rows,

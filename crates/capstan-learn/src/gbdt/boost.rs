@@ -1,0 +1,200 @@
+//! The boosting loop: gradients, one tree per score column per round, score updates,
+//! bagging and feature sampling, losses and early stopping.
+
+use capstan_frame::Matrix;
+use rayon::prelude::*;
+
+use super::binning::{BinConfig, BinnedData};
+use super::grow::{self, GrowParams, Grower};
+use super::histogram;
+use super::rng::Rng;
+use super::split::SplitParams;
+use super::tree::Tree;
+use super::{GbdtModel, GbdtParams, Iteration, objective, validate};
+use crate::{LearnError, Task};
+
+/// A fitted model and the training scores maintained while boosting (row-major `n x K`).
+#[derive(Debug)]
+pub(crate) struct Fitted {
+    pub model: GbdtModel,
+    pub train_scores: Vec<f64>,
+}
+
+fn grow_params(p: &GbdtParams) -> GrowParams {
+    GrowParams {
+        num_leaves: p.num_leaves,
+        max_depth: p.max_depth,
+        split: SplitParams {
+            l1: p.lambda_l1,
+            l2: p.lambda_l2,
+            min_data_in_leaf: p.min_data_in_leaf as i64,
+            min_sum_hessian: p.min_sum_hessian_in_leaf,
+            min_gain_to_split: p.min_gain_to_split,
+            max_cat_threshold: p.max_cat_threshold,
+            cat_smooth: p.cat_smooth,
+            cat_l2: p.cat_l2,
+            min_data_per_group: p.min_data_per_group as i64,
+            hessian_counts: std::env::var_os("HC").is_some(),
+        },
+    }
+}
+
+/// LightGBM's feature count per tree: `max(round(F * fraction), min(2, F))`.
+fn sample_features(rng: &mut Rng, n_features: usize, fraction: f64) -> Vec<bool> {
+    if fraction >= 1.0 {
+        return vec![true; n_features];
+    }
+    let cnt = ((n_features as f64 * fraction).round() as usize).max(n_features.min(2));
+    let mut used = vec![false; n_features];
+    for f in rng.sample(n_features, cnt) {
+        used[f] = true;
+    }
+    used
+}
+
+/// Bernoulli row sample, as LightGBM's bagging; never empty.
+fn sample_rows(rng: &mut Rng, n: usize, fraction: f64, bag: &mut Vec<u32>, in_bag: &mut [bool]) {
+    bag.clear();
+    for (i, b) in in_bag.iter_mut().enumerate() {
+        *b = rng.next_f64() < fraction;
+        if *b {
+            bag.push(i as u32);
+        }
+    }
+    if bag.is_empty() {
+        let i = rng.below(n);
+        in_bag[i] = true;
+        bag.push(i as u32);
+    }
+}
+
+/// Adds tree `tree` to column `c` of row-major scores of `x`.
+fn add_tree(tree: &Tree, x: &Matrix, scores: &mut [f64], k: usize, c: usize) {
+    scores.par_chunks_mut(k).enumerate().for_each(|(i, s)| {
+        s[c] += tree.predict_row(x.row(i));
+    });
+}
+
+pub(crate) fn fit(
+    train: (&Matrix, &[f64]),
+    valid: Option<(&Matrix, &[f64])>,
+    task: Task,
+    p: &GbdtParams,
+    on_iteration: &mut dyn FnMut(Iteration),
+) -> Result<Fitted, LearnError> {
+    let (x, y) = train;
+    validate::params(p, valid.is_some())?;
+    validate::dataset(x, y, task, "training")?;
+    if let Some((vx, vy)) = valid {
+        validate::dataset(vx, vy, task, "validation")?;
+        validate::same_features(x, vx)?;
+    }
+    let data = BinnedData::build(
+        x,
+        &BinConfig {
+            max_bins: p.max_bins,
+            min_data_in_bin: p.min_data_in_bin,
+            max_cat_to_onehot: p.max_cat_to_onehot,
+            sample_cnt: p.bin_construct_sample_cnt,
+            seed: p.seed,
+        },
+    );
+    let (n, k) = (x.n_rows, objective::n_scores(task));
+    let init = objective::init_scores(task, y);
+    let mut scores: Vec<f64> = (0..n * k).map(|i| init[i % k]).collect();
+    let mut valid_scores: Option<Vec<f64>> =
+        valid.map(|(vx, _)| (0..vx.n_rows * k).map(|i| init[i % k]).collect());
+    let gp = grow_params(p);
+    let (mut grad, mut hess) = (vec![0.0; n * k], vec![0.0; n * k]);
+    let mut quantized = Vec::new();
+    let bagging = p.bagging_freq > 0 && p.bagging_fraction < 1.0;
+    let mut bag: Vec<u32> = (0..n as u32).collect();
+    let mut in_bag = vec![true; n];
+    let (mut bag_rng, mut feature_rng) = (Rng::new(p.seed, 1), Rng::new(p.seed, 2));
+    let mut trees: Vec<Tree> = Vec::new();
+    let mut best: Option<(usize, f64)> = None;
+
+    for round in 0..p.n_trees {
+        if bagging && round % p.bagging_freq == 0 {
+            sample_rows(&mut bag_rng, n, p.bagging_fraction, &mut bag, &mut in_bag);
+        }
+        // Gradients of all columns come from the scores at the start of the round.
+        objective::gradients(task, y, &scores, &mut grad, &mut hess);
+        let mut round_trees = Vec::with_capacity(k);
+        for c in 0..k {
+            let used = sample_features(&mut feature_rng, data.n_features(), p.feature_fraction);
+            let cols = c * n..(c + 1) * n;
+            let scales = histogram::quantize(&grad[cols.clone()], &hess[cols], &mut quantized);
+            let grower = Grower {
+                data: &data,
+                grads: &quantized,
+                scales,
+                used: &used,
+                params: &gp,
+            };
+            let grown = grower.grow(&bag);
+            let mut tree = grown.tree;
+            if tree.n_nodes() == 0 {
+                // LightGBM: a tree without a split adds nothing.
+                round_trees.push(Tree::single_leaf(0.0, bag.len() as u64));
+                continue;
+            }
+            tree.leaf_value.iter_mut().for_each(|v| *v *= p.learning_rate);
+            for (leaf, &(s, e)) in grown.ranges.iter().enumerate() {
+                for &r in &grown.rows[s..e] {
+                    scores[r as usize * k + c] += tree.leaf_value[leaf];
+                }
+            }
+            if bagging {
+                for (r, _) in in_bag.iter().enumerate().filter(|(_, b)| !**b) {
+                    let leaf = grow::binned_leaf(&tree, &grown.rules, &data, r);
+                    scores[r * k + c] += tree.leaf_value[leaf];
+                }
+            }
+            if let (Some(vs), Some((vx, _))) = (valid_scores.as_mut(), valid) {
+                add_tree(&tree, vx, vs, k, c);
+            }
+            round_trees.push(tree);
+        }
+        if round_trees.iter().all(|t| t.n_nodes() == 0) {
+            break; // no leaf meets the split requirements any more
+        }
+        trees.extend(round_trees);
+        let train_loss = objective::loss(task, y, &scores);
+        let valid_loss = valid
+            .zip(valid_scores.as_ref())
+            .map(|((_, vy), vs)| objective::loss(task, vy, vs));
+        on_iteration(Iteration {
+            iteration: round,
+            n_trees: trees.len(),
+            train_loss,
+            valid_loss,
+        });
+        if let (Some(patience), Some(vl)) = (p.early_stopping_rounds, valid_loss) {
+            match best {
+                Some((_, b)) if vl >= b || vl.is_nan() => {}
+                _ => best = Some((round, vl)),
+            }
+            if let Some((b, _)) = best {
+                if round - b >= patience {
+                    break;
+                }
+            }
+        }
+    }
+    let best_iteration = p.early_stopping_rounds.and(best).map(|(r, _)| r + 1);
+    if let Some(rounds) = best_iteration {
+        trees.truncate(rounds * k);
+    }
+    Ok(Fitted {
+        model: GbdtModel {
+            task,
+            n_features: x.n_cols,
+            feature_names: x.feature_names.clone(),
+            init_scores: init,
+            trees,
+            best_iteration,
+        },
+        train_scores: scores,
+    })
+}

@@ -1,0 +1,269 @@
+//! Leaf-wise (best-first) growth of one tree on the bin matrix, LightGBM's serial learner.
+
+use rayon::prelude::*;
+
+use super::binning::{BinMapper, BinnedData};
+use super::histogram::{self, GradPair, Scales, Stats};
+use super::split::{self, Rule, Split, SplitParams};
+use super::tree::Tree;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GrowParams {
+    pub num_leaves: usize,
+    pub max_depth: Option<usize>,
+    pub split: SplitParams,
+}
+
+/// A grown tree with the training rows of each leaf.
+#[derive(Debug)]
+pub(crate) struct Grown {
+    /// Leaf values are unshrunk.
+    pub tree: Tree,
+    /// Split rules in bin space, one per node (for binned prediction).
+    pub rules: Vec<Rule>,
+    /// Rows of leaf `l` are `rows[ranges[l].0..ranges[l].1]`.
+    pub rows: Vec<u32>,
+    pub ranges: Vec<(usize, usize)>,
+}
+
+struct Leaf {
+    start: usize,
+    end: usize,
+    sum: Stats,
+    depth: usize,
+    output: f64,
+    /// Which node points at this leaf, and on which side.
+    parent: Option<(usize, bool)>,
+    hist: Option<Vec<Stats>>,
+    best: Option<Split>,
+    /// Features with a valid split here; children search only these (as LightGBM does).
+    splittable: Vec<bool>,
+}
+
+/// Shared inputs of one tree's growth.
+pub(crate) struct Grower<'a> {
+    pub data: &'a BinnedData,
+    pub grads: &'a [GradPair],
+    pub scales: Scales,
+    pub used: &'a [bool],
+    pub params: &'a GrowParams,
+}
+
+impl Grower<'_> {
+    fn can_split(&self, leaf: &Leaf) -> bool {
+        let p = self.params;
+        let min_data = p.split.min_data_in_leaf.max(1);
+        p.max_depth.is_none_or(|d| leaf.depth < d) && leaf.sum.n >= 2 * min_data
+    }
+
+    /// Best split over the features in `search` (ties go to the lower feature index), and
+    /// which features had any valid split.
+    fn best_split(&self, hist: &[Stats], sum: Stats, search: &[bool]) -> (Option<Split>, Vec<bool>) {
+        let offsets = &self.data.offsets;
+        let found: Vec<Option<Split>> = (0..self.data.n_features())
+            .into_par_iter()
+            .map(|f| {
+                if !search[f] {
+                    return None;
+                }
+                let h = &hist[offsets[f]..offsets[f + 1]];
+                split::best_split(f, &self.data.mappers[f], h, sum, self.scales, &self.params.split)
+            })
+            .collect();
+        let splittable = found.iter().map(Option::is_some).collect();
+        let best = found.into_iter().flatten().fold(None, |best: Option<Split>, s| match best {
+            Some(b) if b.gain >= s.gain => Some(b),
+            _ => Some(s),
+        });
+        (best, splittable)
+    }
+
+    fn build_hist(&self, rows: &[u32], features: &[bool]) -> Vec<Stats> {
+        let mut h = vec![Stats::default(); self.data.total_bins()];
+        histogram::build(self.data, rows, self.grads, features, &mut h);
+        h
+    }
+
+    /// Grows a tree on `bag` (sorted training row indices).
+    pub(crate) fn grow(&self, bag: &[u32]) -> Grown {
+        let mut rows = bag.to_vec();
+        let mut leaves = vec![Leaf {
+            start: 0,
+            end: rows.len(),
+            sum: histogram::sum_rows(&rows, self.grads),
+            depth: 0,
+            output: 0.0,
+            parent: None,
+            hist: None,
+            best: None,
+            splittable: Vec::new(),
+        }];
+        if self.can_split(&leaves[0]) {
+            let hist = self.build_hist(&rows, self.used);
+            let (best, splittable) = self.best_split(&hist, leaves[0].sum, self.used);
+            leaves[0].hist = best.is_some().then_some(hist);
+            leaves[0].best = best;
+            leaves[0].splittable = splittable;
+        }
+        let mut tree = Tree::single_leaf(0.0, rows.len() as u64);
+        let mut rules = Vec::new();
+        while leaves.len() < self.params.num_leaves {
+            let Some(li) = pick_leaf(&leaves) else { break };
+            self.split_leaf(li, &mut leaves, &mut rows, &mut tree, &mut rules);
+        }
+        tree.leaf_value = leaves.iter().map(|l| l.output).collect();
+        tree.leaf_count = leaves.iter().map(|l| l.sum.n as u64).collect();
+        let ranges = leaves.iter().map(|l| (l.start, l.end)).collect();
+        Grown {
+            tree,
+            rules,
+            rows,
+            ranges,
+        }
+    }
+
+    fn split_leaf(
+        &self,
+        li: usize,
+        leaves: &mut Vec<Leaf>,
+        rows: &mut [u32],
+        tree: &mut Tree,
+        rules: &mut Vec<Rule>,
+    ) {
+        let leaf = &mut leaves[li];
+        let (Some(split), Some(mut hist)) = (leaf.best.take(), leaf.hist.take()) else {
+            return;
+        };
+        let mapper = &self.data.mappers[split.feature];
+        let (start, end, depth) = (leaf.start, leaf.end, leaf.depth);
+        let search = std::mem::take(&mut leaf.splittable);
+        let mid = start + partition(&mut rows[start..end], self.data.column(split.feature), &split.rule, mapper.nan_bin());
+        debug_assert_eq!((mid - start) as i64, split.left.n);
+        let node = push_node(tree, mapper, &split, leaf.sum.n as u64);
+        rules.push(split.rule);
+        if let Some((p, is_left)) = leaf.parent {
+            if is_left {
+                tree.left_child[p] = node as i32;
+            } else {
+                tree.right_child[p] = node as i32;
+            }
+        }
+        let right_li = leaves.len();
+        tree.left_child[node] = !(li as i32);
+        tree.right_child[node] = !(right_li as i32);
+        let child = |start, end, sum, output, is_left| Leaf {
+            start,
+            end,
+            sum,
+            depth: depth + 1,
+            output,
+            parent: Some((node, is_left)),
+            hist: None,
+            best: None,
+            splittable: Vec::new(),
+        };
+        leaves[li] = child(start, mid, split.left, split.left_output, true);
+        leaves.push(child(mid, end, split.right, split.right_output, false));
+        let (ok_l, ok_r) = (self.can_split(&leaves[li]), self.can_split(&leaves[right_li]));
+        if !ok_l && !ok_r {
+            return;
+        }
+        // Build the smaller child; the larger one is parent minus smaller.
+        let (small, large) = if split.left.n < split.right.n {
+            (li, right_li)
+        } else {
+            (right_li, li)
+        };
+        let small_hist = self.build_hist(&rows[leaves[small].start..leaves[small].end], &search);
+        histogram::subtract(&mut hist, &small_hist, &self.data.offsets, &search);
+        for (l, h) in [(small, small_hist), (large, hist)] {
+            if self.can_split(&leaves[l]) {
+                let (best, splittable) = self.best_split(&h, leaves[l].sum, &search);
+                leaves[l].hist = best.is_some().then_some(h);
+                leaves[l].best = best;
+                leaves[l].splittable = splittable;
+            }
+        }
+    }
+}
+
+/// The leaf with the largest gain (ties: lower feature, then lower leaf index).
+fn pick_leaf(leaves: &[Leaf]) -> Option<usize> {
+    let mut pick: Option<(usize, &Split)> = None;
+    for (i, l) in leaves.iter().enumerate() {
+        if let Some(s) = &l.best {
+            let better = match pick {
+                None => true,
+                Some((_, b)) => s.gain > b.gain || (s.gain == b.gain && s.feature < b.feature),
+            };
+            if better && s.gain > 0.0 {
+                pick = Some((i, s));
+            }
+        }
+    }
+    pick.map(|(i, _)| i)
+}
+
+/// Stable in-place partition of a leaf's rows; returns the number sent left.
+fn partition(rows: &mut [u32], col: &[u8], rule: &Rule, nan_bin: Option<usize>) -> usize {
+    let mut right = Vec::new();
+    let mut w = 0;
+    for i in 0..rows.len() {
+        let r = rows[i];
+        if rule.goes_left(col[r as usize], nan_bin) {
+            rows[w] = r;
+            w += 1;
+        } else {
+            right.push(r);
+        }
+    }
+    rows[w..].copy_from_slice(&right);
+    w
+}
+
+/// Adds the split as a raw-value node (threshold or category bitset).
+fn push_node(tree: &mut Tree, mapper: &BinMapper, split: &Split, count: u64) -> usize {
+    match (split.rule, mapper) {
+        (
+            Rule::Numeric {
+                bin_threshold,
+                default_left,
+            },
+            _,
+        ) => {
+            let threshold = mapper.upper_bound(bin_threshold as usize);
+            tree.push_node(split.feature, threshold, default_left, None, split.gain, count)
+        }
+        (Rule::Categorical { .. }, BinMapper::Categorical { bin_to_code, .. }) => {
+            let codes: Vec<u32> = bin_to_code
+                .iter()
+                .enumerate()
+                .filter(|&(b, _)| split.rule.goes_left(b as u8, None))
+                .map(|(_, &c)| c)
+                .collect();
+            tree.push_node(split.feature, 0.0, false, Some(&codes), split.gain, count)
+        }
+        (Rule::Categorical { .. }, BinMapper::Numeric { .. }) => {
+            tree.push_node(split.feature, 0.0, false, None, split.gain, count)
+        }
+    }
+}
+
+/// Leaf of a training row from its bins (same path as the raw tree on raw values).
+pub(crate) fn binned_leaf(tree: &Tree, rules: &[Rule], data: &BinnedData, row: usize) -> usize {
+    if rules.is_empty() {
+        return 0;
+    }
+    let mut node = 0i32;
+    while node >= 0 {
+        let i = node as usize;
+        let f = tree.split_feature[i] as usize;
+        let bin = data.bins[f * data.n_rows + row];
+        node = if rules[i].goes_left(bin, data.mappers[f].nan_bin()) {
+            tree.left_child[i]
+        } else {
+            tree.right_child[i]
+        };
+    }
+    !node as usize
+}

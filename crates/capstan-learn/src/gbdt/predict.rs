@@ -1,0 +1,85 @@
+//! Prediction from raw rows, and model summaries.
+
+use capstan_frame::Matrix;
+use rayon::prelude::*;
+
+use super::{GbdtModel, ImportanceKind, objective};
+use crate::{Predictions, Task};
+
+impl GbdtModel {
+    pub fn task(&self) -> Task {
+        self.task
+    }
+
+    /// Number of trees (rounds x trees per round).
+    pub fn n_trees(&self) -> usize {
+        self.trees.len()
+    }
+
+    /// Trees per round: the number of classes for multiclass, else 1.
+    pub fn trees_per_round(&self) -> usize {
+        objective::n_scores(self.task)
+    }
+
+    /// Checks that the model is well formed (after loading it from outside).
+    pub fn validate(&self) -> Result<(), String> {
+        let k = self.trees_per_round();
+        if self.init_scores.len() != k {
+            return Err(format!("{} initial scores for {k} outputs", self.init_scores.len()));
+        }
+        if self.trees.len() % k != 0 {
+            return Err(format!("{} trees is not a multiple of {k}", self.trees.len()));
+        }
+        for (i, t) in self.trees.iter().enumerate() {
+            t.validate(self.n_features).map_err(|e| format!("tree {i}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Raw scores (margins), `n_rows x K` row-major: values for regression, log-odds for
+    /// binary, per-class scores before softmax for multiclass. Missing trailing columns read
+    /// as NaN; an invalid model gives NaN everywhere.
+    pub fn predict_raw(&self, x: &Matrix) -> Predictions {
+        let k = self.trees_per_round();
+        let n = x.n_rows;
+        let mut values = vec![f64::NAN; n * k];
+        if self.validate().is_ok() {
+            let width = x.n_cols;
+            values.par_chunks_mut(k).enumerate().for_each(|(i, out)| {
+                let row = x.data.get(i * width..(i + 1) * width).unwrap_or(&[]);
+                out.copy_from_slice(&self.init_scores);
+                for (t, tree) in self.trees.iter().enumerate() {
+                    out[t % k] += tree.predict_row(row);
+                }
+            });
+        }
+        Predictions {
+            n_rows: n,
+            n_outputs: k,
+            values,
+        }
+    }
+
+    /// Regression: the value; binary: P(class 1); multiclass: class probabilities.
+    pub fn predict(&self, x: &Matrix) -> Predictions {
+        let mut p = self.predict_raw(x);
+        objective::transform(self.task, &mut p.values);
+        p
+    }
+
+    /// Per-feature total split gain or split count over all trees.
+    pub fn feature_importance(&self, kind: ImportanceKind) -> Vec<f64> {
+        let mut out = vec![0.0; self.n_features];
+        for t in &self.trees {
+            for (&f, &g) in t.split_feature.iter().zip(&t.split_gain) {
+                if let Some(o) = out.get_mut(f as usize) {
+                    *o += match kind {
+                        ImportanceKind::Gain => g,
+                        ImportanceKind::Split => 1.0,
+                    };
+                }
+            }
+        }
+        out
+    }
+}

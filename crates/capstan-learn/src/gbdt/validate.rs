@@ -1,0 +1,148 @@
+//! Checks of hyperparameters and training data, done once before any numeric work.
+
+use capstan_frame::{FeatureKind, Matrix};
+
+use super::GbdtParams;
+use crate::{LearnError, Task};
+
+fn param(name: &'static str, message: String) -> LearnError {
+    LearnError::InvalidParam { name, message }
+}
+
+fn non_negative(name: &'static str, v: f64) -> Result<(), LearnError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(param(name, format!("must be finite and >= 0, found {v}")))
+    }
+}
+
+fn fraction(name: &'static str, v: f64) -> Result<(), LearnError> {
+    if v > 0.0 && v <= 1.0 {
+        Ok(())
+    } else {
+        Err(param(name, format!("must be in (0, 1], found {v}")))
+    }
+}
+
+fn at_least(name: &'static str, v: usize, min: usize) -> Result<(), LearnError> {
+    if v >= min {
+        Ok(())
+    } else {
+        Err(param(name, format!("must be at least {min}, found {v}")))
+    }
+}
+
+pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> {
+    if !(p.learning_rate.is_finite() && p.learning_rate > 0.0) {
+        return Err(param("learning_rate", format!("must be finite and > 0, found {}", p.learning_rate)));
+    }
+    at_least("num_leaves", p.num_leaves, 2)?;
+    if p.num_leaves > 131_072 {
+        return Err(param("num_leaves", format!("must be at most 131072, found {}", p.num_leaves)));
+    }
+    if let Some(d) = p.max_depth {
+        at_least("max_depth", d, 1)?;
+    }
+    non_negative("min_sum_hessian_in_leaf", p.min_sum_hessian_in_leaf)?;
+    non_negative("lambda_l1", p.lambda_l1)?;
+    non_negative("lambda_l2", p.lambda_l2)?;
+    non_negative("min_gain_to_split", p.min_gain_to_split)?;
+    non_negative("cat_smooth", p.cat_smooth)?;
+    non_negative("cat_l2", p.cat_l2)?;
+    if !(2..=255).contains(&p.max_bins) {
+        return Err(param("max_bins", format!("must be in 2..=255, found {}", p.max_bins)));
+    }
+    fraction("feature_fraction", p.feature_fraction)?;
+    fraction("bagging_fraction", p.bagging_fraction)?;
+    at_least("min_data_in_bin", p.min_data_in_bin, 1)?;
+    at_least("bin_construct_sample_cnt", p.bin_construct_sample_cnt, 1)?;
+    at_least("max_cat_to_onehot", p.max_cat_to_onehot, 1)?;
+    at_least("max_cat_threshold", p.max_cat_threshold, 1)?;
+    at_least("min_data_per_group", p.min_data_per_group, 1)?;
+    if let Some(r) = p.early_stopping_rounds {
+        at_least("early_stopping_rounds", r, 1)?;
+        if !has_valid {
+            return Err(param("early_stopping_rounds", "needs a validation set".into()));
+        }
+    }
+    Ok(())
+}
+
+fn data(msg: String) -> LearnError {
+    LearnError::InvalidData(msg)
+}
+
+/// Shape, finiteness and category codes of `x`, and targets `y` for `task`.
+pub(crate) fn dataset(x: &Matrix, y: &[f64], task: Task, what: &str) -> Result<(), LearnError> {
+    if x.n_rows == 0 {
+        return Err(data(format!("{what} set has zero rows")));
+    }
+    if x.n_rows > u32::MAX as usize {
+        return Err(data(format!("{what} set has {} rows, at most {} are supported", x.n_rows, u32::MAX)));
+    }
+    if x.data.len() != x.n_rows * x.n_cols || x.feature_kinds.len() != x.n_cols {
+        return Err(data(format!(
+            "{what} matrix is inconsistent: {} values, {} kinds for {} x {}",
+            x.data.len(),
+            x.feature_kinds.len(),
+            x.n_rows,
+            x.n_cols
+        )));
+    }
+    if y.len() != x.n_rows {
+        return Err(data(format!("{what} set has {} rows but {} targets", x.n_rows, y.len())));
+    }
+    let name = |j: usize| x.feature_names.get(j).cloned().unwrap_or_else(|| format!("#{j}"));
+    for (i, row) in x.data.chunks(x.n_cols.max(1)).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            if v.is_infinite() {
+                return Err(data(format!("{what} feature '{}' is infinite at row {i}", name(j))));
+            }
+            if let FeatureKind::Categorical { n_categories } = x.feature_kinds[j] {
+                if !v.is_nan() && !(v >= 0.0 && v.fract() == 0.0 && v < n_categories as f64) {
+                    return Err(data(format!(
+                        "{what} feature '{}' at row {i}: category code {v} is not an integer in 0..{n_categories}",
+                        name(j)
+                    )));
+                }
+            }
+        }
+    }
+    targets(y, task, what)
+}
+
+fn targets(y: &[f64], task: Task, what: &str) -> Result<(), LearnError> {
+    let n_classes = match task {
+        Task::Regression => 0,
+        Task::Binary => 2,
+        Task::Multiclass { n_classes } => {
+            if n_classes < 2 {
+                return Err(data(format!("multiclass needs at least 2 classes, found {n_classes}")));
+            }
+            n_classes
+        }
+    };
+    for (i, &v) in y.iter().enumerate() {
+        if !v.is_finite() {
+            return Err(data(format!("{what} target is not finite at row {i}: {v}")));
+        }
+        if n_classes > 0 && !(v >= 0.0 && v.fract() == 0.0 && v < n_classes as f64) {
+            return Err(data(format!(
+                "{what} target at row {i}: class index {v} is out of range 0..{n_classes}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The validation matrix must have the training matrix's features.
+pub(crate) fn same_features(train: &Matrix, valid: &Matrix) -> Result<(), LearnError> {
+    if train.n_cols != valid.n_cols || train.feature_kinds != valid.feature_kinds {
+        return Err(data(format!(
+            "validation set has {} features of other kinds than the {} training features",
+            valid.n_cols, train.n_cols
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Inexact Newton (Newton-CG) for the smooth logistic objectives (L2 or no penalty).
+//!
+//! Each step solves `H s = -g` by conjugate gradients preconditioned with diag(H), to a
+//! relative residual `min(0.5, sqrt(||g||))` (superlinear convergence), then backtracks
+//! (Armijo) along `s`. Stops when `max |g| <= tol`.
+
+use super::FitInfo;
+use super::logistic::Logistic;
+
+/// Relative slack on objective comparisons, above the summation round-off of the loss.
+const F_SLACK: f64 = 1e-13;
+
+pub(super) fn minimize(prob: &Logistic, theta: &mut [f64], tol: f64, max_iter: usize) -> FitInfo {
+    let (n, k, dim) = (prob.n(), prob.k, prob.dim());
+    let mut z = vec![0.0; k * n];
+    let mut probs = vec![0.0; k * n];
+    let mut scratch = vec![0.0; k * n];
+    let mut z_try = vec![0.0; k * n];
+    let mut u = vec![0.0; k * n];
+    let mut s_row = vec![0.0; n];
+    let mut g = vec![0.0; dim];
+    let mut diag = vec![0.0; dim];
+    let mut theta_try = vec![0.0; dim];
+
+    prob.predictor(theta, &mut z);
+    let mut f = prob.loss(&z, Some(&mut probs)) + prob.penalty(theta);
+    for iter in 0..=max_iter {
+        prob.gradient(&probs, theta, &mut scratch, &mut g);
+        if max_abs(&g) <= tol {
+            return FitInfo {
+                n_iter: iter,
+                converged: true,
+            };
+        }
+        if iter == max_iter {
+            break;
+        }
+        prob.hess_diag(&probs, &mut scratch, &mut diag);
+        let step = conjugate_gradient(prob, &probs, &g, &diag, &mut scratch, &mut s_row);
+        let slope: f64 = g.iter().zip(&step).map(|(a, b)| a * b).sum();
+        if !(slope < 0.0) {
+            break;
+        }
+        // Predictors move linearly along the step: z(t) = z + t * X step.
+        prob.predictor(&step, &mut u);
+        let mut t = 1.0;
+        let mut accepted = false;
+        for _ in 0..40 {
+            for (i, zt) in z_try.iter_mut().enumerate() {
+                *zt = z[i] + t * u[i];
+            }
+            for (i, th) in theta_try.iter_mut().enumerate() {
+                *th = theta[i] + t * step[i];
+            }
+            let f_try = prob.loss(&z_try, None) + prob.penalty(&theta_try);
+            if f_try <= f + 1e-4 * t * slope + F_SLACK * f.abs() {
+                f = f_try;
+                accepted = true;
+                break;
+            }
+            t *= 0.5;
+        }
+        if !accepted {
+            break;
+        }
+        theta.copy_from_slice(&theta_try);
+        std::mem::swap(&mut z, &mut z_try);
+        prob.loss(&z, Some(&mut probs));
+    }
+    FitInfo {
+        n_iter: max_iter,
+        converged: false,
+    }
+}
+
+/// Approximately solves `H s = -g`; `scratch` (`k x n`) and `s_row` (`n`) are work space.
+fn conjugate_gradient(
+    prob: &Logistic,
+    probs: &[f64],
+    g: &[f64],
+    diag: &[f64],
+    scratch: &mut [f64],
+    s_row: &mut [f64],
+) -> Vec<f64> {
+    let dim = g.len();
+    let g_norm = norm2(g);
+    let target = g_norm.sqrt().min(0.5) * g_norm;
+    let max_steps = (2 * dim).clamp(50, 1000);
+    let precondition = |r: &[f64]| -> Vec<f64> {
+        r.iter()
+            .zip(diag)
+            .map(|(r, d)| if *d > 0.0 { r / d } else { *r })
+            .collect()
+    };
+    let mut r: Vec<f64> = g.iter().map(|v| -v).collect();
+    let mut zv = precondition(&r);
+    let mut d = zv.clone();
+    let mut rz: f64 = dot(&r, &zv);
+    let mut s = vec![0.0; dim];
+    let mut hd = vec![0.0; dim];
+    for step in 0..max_steps {
+        prob.hess_vec(probs, &d, scratch, s_row, &mut hd);
+        let curvature = dot(&d, &hd);
+        let d_scale: f64 = d.iter().zip(diag).map(|(a, b)| a * a * b.max(0.0)).sum();
+        if !(curvature > 1e-12 * d_scale) {
+            // Flat or negative direction (no penalty, collinear columns): stop here.
+            if step == 0 {
+                s = zv;
+            }
+            break;
+        }
+        let alpha = rz / curvature;
+        for i in 0..dim {
+            s[i] += alpha * d[i];
+            r[i] -= alpha * hd[i];
+        }
+        if norm2(&r) <= target {
+            break;
+        }
+        zv = precondition(&r);
+        let rz_next = dot(&r, &zv);
+        let beta = rz_next / rz;
+        rz = rz_next;
+        for i in 0..dim {
+            d[i] = zv[i] + beta * d[i];
+        }
+    }
+    s
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn norm2(a: &[f64]) -> f64 {
+    dot(a, a).sqrt()
+}
+
+pub(super) fn max_abs(a: &[f64]) -> f64 {
+    a.iter().fold(0.0, |m, v| m.max(v.abs()))
+}
