@@ -3,6 +3,7 @@
 use capstan_bundle::BundleError;
 use capstan_features::FeatureError;
 use capstan_frame::FrameError;
+use capstan_learn::LearnError;
 use capstan_store::StoreError;
 
 /// Success.
@@ -11,7 +12,7 @@ pub const OK: i32 = 0;
 pub const FAILURE: i32 = 1;
 /// Bad command line (clap's own code).
 pub const USAGE: i32 = 2;
-/// Bad input: data file, column, value, schema or config.
+/// Bad input: data file, column, value, schema, config or hyperparameter.
 pub const BAD_INPUT: i32 = 3;
 /// The model could not be found or loaded (missing run, corrupt or newer bundle).
 pub const BAD_MODEL: i32 = 4;
@@ -32,15 +33,35 @@ pub fn input_error(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(InputError(message.into()))
 }
 
-/// Picks the exit code from the first error in the chain that has a known kind.
+/// Picks the exit code: bad input anywhere in the chain wins over a model error.
 pub fn code_for(err: &anyhow::Error) -> i32 {
-    for cause in err.chain() {
-        if cause.is::<InputError>() || cause.is::<FrameError>() || cause.is::<FeatureError>() {
-            return BAD_INPUT;
-        }
-        if cause.is::<BundleError>() || cause.is::<StoreError>() {
-            return BAD_MODEL;
-        }
+    let bad_input = err.chain().any(|c| {
+        c.is::<InputError>()
+            || c.is::<FrameError>()
+            || c.is::<FeatureError>()
+            || c.is::<LearnError>()
+            || c.is::<capstan_eval::EvalError>()
+    });
+    if bad_input {
+        return BAD_INPUT;
+    }
+    if err.chain().any(|c| c.is::<BundleError>() || c.is::<StoreError>()) {
+        return BAD_MODEL;
     }
     FAILURE
+}
+
+/// The error and its causes on one line, skipping causes already quoted by their parent.
+pub fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }

@@ -60,7 +60,7 @@ fn main() {
         Command::Schema(cmd) => schema::run(cmd),
     };
     if let Err(err) = result {
-        eprintln!("error: {err:#}");
+        eprintln!("error: {}", exit::message(&err));
         std::process::exit(exit::code_for(&err));
     }
     std::process::exit(exit::OK);

@@ -82,7 +82,7 @@ fn training_input_errors() {
     let out = dir.join("model.capstan");
     assert_fails(
         &dir,
-        &["train", "--data", s(&telco), "--target", "churn", "--learning-rate", "-1", "--out", s(&out)],
+        &["train", "--data", s(&telco), "--target", "churn", "--learning-rate=-1", "--out", s(&out)],
         BAD_INPUT,
         &["learning_rate"],
     );

@@ -15,6 +15,7 @@ pub fn shared_data(name: &str) -> PathBuf {
     repo_root().join("../shared/data").join(name).join(format!("{name}.csv"))
 }
 
+#[derive(Debug)]
 pub struct Run {
     pub code: i32,
     pub stdout: String,
