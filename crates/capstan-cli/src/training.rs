@@ -28,6 +28,8 @@ pub struct TrainOutcome {
     pub test_predictions: Predictions,
     pub warnings: Vec<String>,
     pub n_rows: usize,
+    pub n_train: usize,
+    pub n_test: usize,
     pub n_features: usize,
     pub best_iteration: Option<usize>,
 }
@@ -157,6 +159,8 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
         test_predictions: p_test,
         warnings,
         n_rows: frame.n_rows(),
+        n_train: split.train.len(),
+        n_test: split.test.len(),
         n_features,
         best_iteration: fitted.best_iteration,
     })

@@ -87,3 +87,57 @@ fn help_teaches_the_loop() {
     let train_help = capstan(&dir, &["train", "--help"]);
     assert!(train_help.stdout.contains("--early-stopping"));
 }
+
+#[test]
+fn parquet_and_json_lines_in_time_split_and_parquet_out() {
+    let dir = tempdir("formats");
+    let frame = capstan_frame::read(&telco(), &capstan_frame::ReadOptions::default()).expect("read telco");
+    let parquet = dir.join("telco.parquet");
+    let jsonl = dir.join("telco.jsonl");
+    capstan_frame::write(&frame, &parquet).expect("write parquet");
+    capstan_frame::write(&frame, &jsonl).expect("write jsonl");
+    let s = |p: &std::path::Path| p.to_str().expect("utf-8").to_string();
+
+    let train = capstan(
+        &dir,
+        &["train", "--data", &s(&parquet), "--target", "churn", "--n-trees", "10", "--split", "time", "--time-column", "tenure", "--json"],
+    );
+    assert_eq!(train.code, 0, "{}", train.stderr);
+    let report: serde_json::Value = serde_json::from_str(&train.stdout).expect("json");
+    assert_eq!(report["test_rows"], 1409);
+    let id = report["run_id"].as_str().expect("id").to_string();
+
+    let out = dir.join("scores.parquet");
+    let predict = capstan(&dir, &["predict", "--model", &id, "--data", &s(&jsonl), "--out", &s(&out), "--keep", "tenure"]);
+    assert_eq!(predict.code, 0, "{}", predict.stderr);
+    let scores = capstan_frame::read(&out, &capstan_frame::ReadOptions::default()).expect("read scores");
+    assert_eq!(scores.n_rows(), 7043);
+    let names: Vec<&str> = scores.schema().names().collect();
+    assert_eq!(names, ["tenure", "prediction", "proba_0", "proba_1"]);
+    let p1 = scores.column("proba_1").expect("proba_1");
+    let p0 = scores.column("proba_0").expect("proba_0");
+    for i in 0..scores.n_rows() {
+        let (a, b) = (p0.f64_at(i).expect("p0"), p1.f64_at(i).expect("p1"));
+        assert!((a + b - 1.0).abs() < 1e-12 && (0.0..=1.0).contains(&b));
+    }
+}
+
+#[test]
+fn regression_and_multiclass_targets_are_inferred() {
+    let dir = tempdir("tasks");
+    let csv = dir.join("reg.csv");
+    let frame = capstan_frame::read(&telco(), &capstan_frame::ReadOptions::default()).expect("read telco");
+    capstan_frame::write(&frame, &csv).expect("write");
+    let s = csv.to_str().expect("utf-8");
+    let reg = capstan(&dir, &["train", "--data", s, "--target", "monthly_charges", "--n-trees", "20", "--json"]);
+    assert_eq!(reg.code, 0, "{}", reg.stderr);
+    let report: serde_json::Value = serde_json::from_str(&reg.stdout).expect("json");
+    assert_eq!(report["task"], "regression");
+    assert!(report["metrics"]["test"]["r2"].as_f64().expect("r2") > 0.9);
+
+    let multi = capstan(&dir, &["train", "--data", s, "--target", "contract", "--model", "linear", "--json"]);
+    assert_eq!(multi.code, 0, "{}", multi.stderr);
+    let report: serde_json::Value = serde_json::from_str(&multi.stdout).expect("json");
+    assert_eq!(report["task"], "multiclass");
+    assert!(report["metrics"]["test"]["accuracy"].as_f64().expect("accuracy") > 0.6);
+}

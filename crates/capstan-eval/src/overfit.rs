@@ -18,7 +18,7 @@ pub fn overfit_warning(metric: &str, train: f64, valid: f64) -> Option<String> {
         let gap = train - valid;
         (gap > MAX_SCORE_GAP).then(|| {
             format!(
-                "possible overfitting: {metric} is {} on train but {} on validation \
+                "possible overfitting: {metric} is {} on train but {} held out \
                  (gap {}, warning above {MAX_SCORE_GAP})",
                 num(train),
                 num(valid),
@@ -33,7 +33,7 @@ pub fn overfit_warning(metric: &str, train: f64, valid: f64) -> Option<String> {
                 "train is a perfect 0".to_string()
             };
             format!(
-                "possible overfitting: {metric} is {} on train but {} on validation \
+                "possible overfitting: {metric} is {} on train but {} held out \
                  ({ratio}, warning above {MAX_ERROR_RATIO}x; lower is better)",
                 num(train),
                 num(valid)
@@ -61,7 +61,7 @@ mod tests {
         assert_eq!(
             msg.as_deref(),
             Some(
-                "possible overfitting: roc_auc is 0.9900 on train but 0.9000 on validation \
+                "possible overfitting: roc_auc is 0.9900 on train but 0.9000 held out \
                  (gap 0.0900, warning above 0.05)"
             )
         );
@@ -76,7 +76,7 @@ mod tests {
         assert_eq!(
             msg.as_deref(),
             Some(
-                "possible overfitting: rmse is 1.0000 on train but 1.5000 on validation \
+                "possible overfitting: rmse is 1.0000 on train but 1.5000 held out \
                  (1.50x the train value, warning above 1.25x; lower is better)"
             )
         );

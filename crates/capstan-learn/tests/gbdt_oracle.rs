@@ -25,7 +25,11 @@ fn run(name: &str, objective: serde_json::Value) -> Option<Outcome> {
     let params = GbdtParams::default();
     let t = Instant::now();
     let model = gbdt::fit((&xtr, &ytr), None, d.task, &params, &mut |_| {}).expect("fit");
-    eprintln!("{name}: capstan fit {:.2} s, {} trees", t.elapsed().as_secs_f64(), model.n_trees());
+    eprintln!(
+        "{name}: capstan fit {:.2} s, {} trees",
+        t.elapsed().as_secs_f64(),
+        model.n_trees()
+    );
     let ours = model.predict(&xte).values;
     let mut lgb = json!({
         "num_iterations": 100, "learning_rate": 0.1, "num_leaves": 31,
@@ -37,9 +41,16 @@ fn run(name: &str, objective: serde_json::Value) -> Option<Outcome> {
     }
     let t = Instant::now();
     let lightgbm = lightgbm_predict(&py, name, (&xtr, &ytr), (&xte, &yte), lgb);
-    eprintln!("{name}: lightgbm (python, incl. start) {:.2} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "{name}: lightgbm (python, incl. start) {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
     assert_eq!(lightgbm.len(), ours.len());
-    let max_diff = ours.iter().zip(&lightgbm).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let max_diff = ours
+        .iter()
+        .zip(&lightgbm)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     eprintln!("{name}: largest prediction difference {max_diff:.3e}");
     Some(Outcome {
         ours,
@@ -50,26 +61,47 @@ fn run(name: &str, objective: serde_json::Value) -> Option<Outcome> {
 
 #[test]
 fn california_housing_rmse_matches_lightgbm() {
-    let Some(o) = run("california_housing", json!({"objective": "regression"})) else { return };
+    let Some(o) = run("california_housing", json!({"objective": "regression"})) else {
+        return;
+    };
     let (ours, theirs) = (rmse(&o.y_test, &o.ours), rmse(&o.y_test, &o.lightgbm));
     eprintln!("california_housing rmse: capstan {ours:.1}, lightgbm {theirs:.1}");
-    assert!((ours - theirs).abs() / theirs <= 0.02, "rmse {ours} vs lightgbm {theirs}");
+    assert!(
+        (ours - theirs).abs() / theirs <= 0.02,
+        "rmse {ours} vs lightgbm {theirs}"
+    );
 }
 
 #[test]
 fn adult_auc_matches_lightgbm() {
-    let Some(o) = run("adult", json!({"objective": "binary"})) else { return };
+    let Some(o) = run("adult", json!({"objective": "binary"})) else {
+        return;
+    };
     let (ours, theirs) = (auc(&o.y_test, &o.ours), auc(&o.y_test, &o.lightgbm));
     eprintln!("adult auc: capstan {ours:.5}, lightgbm {theirs:.5}");
-    assert!((ours - theirs).abs() <= 0.005, "auc {ours} vs lightgbm {theirs}");
+    assert!(
+        (ours - theirs).abs() <= 0.005,
+        "auc {ours} vs lightgbm {theirs}"
+    );
 }
 
 #[test]
 fn letter_accuracy_matches_lightgbm() {
-    let Some(o) = run("letter", json!({"objective": "multiclass", "num_class": 26})) else { return };
+    let Some(o) = run(
+        "letter",
+        json!({"objective": "multiclass", "num_class": 26}),
+    ) else {
+        return;
+    };
     let k = 26;
     assert_eq!(load("letter").task, Task::Multiclass { n_classes: k });
-    let (ours, theirs) = (accuracy(&o.y_test, &o.ours, k), accuracy(&o.y_test, &o.lightgbm, k));
+    let (ours, theirs) = (
+        accuracy(&o.y_test, &o.ours, k),
+        accuracy(&o.y_test, &o.lightgbm, k),
+    );
     eprintln!("letter accuracy: capstan {ours:.4}, lightgbm {theirs:.4}");
-    assert!((ours - theirs).abs() <= 0.005, "accuracy {ours} vs lightgbm {theirs}");
+    assert!(
+        (ours - theirs).abs() <= 0.005,
+        "accuracy {ours} vs lightgbm {theirs}"
+    );
 }

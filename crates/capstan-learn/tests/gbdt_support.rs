@@ -26,14 +26,24 @@ pub struct Dataset {
 pub fn load(name: &str) -> Dataset {
     let dir = data_dir().join(name);
     let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("META.json")).expect("meta")).expect("meta json");
+        serde_json::from_str(&std::fs::read_to_string(dir.join("META.json")).expect("meta"))
+            .expect("meta json");
     let cats: Vec<String> = meta["categorical_columns"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     let task_name = meta["task"].as_str().expect("task").to_string();
     let mut reader = csv::Reader::from_path(dir.join(format!("{name}.csv"))).expect("csv");
-    let headers: Vec<String> = reader.headers().expect("headers").iter().map(String::from).collect();
+    let headers: Vec<String> = reader
+        .headers()
+        .expect("headers")
+        .iter()
+        .map(String::from)
+        .collect();
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
     let n_cols = headers.len() - 1;
     let n_rows = records.len();
@@ -42,8 +52,11 @@ pub fn load(name: &str) -> Dataset {
     for j in 0..n_cols {
         if cats.contains(&headers[j]) {
             let levels: BTreeMap<&str, usize> = {
-                let mut set: Vec<&str> =
-                    records.iter().map(|r| &r[j]).filter(|s| !s.is_empty()).collect();
+                let mut set: Vec<&str> = records
+                    .iter()
+                    .map(|r| &r[j])
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 set.sort_unstable();
                 set.dedup();
                 set.into_iter().enumerate().map(|(i, s)| (s, i)).collect()
@@ -56,14 +69,21 @@ pub fn load(name: &str) -> Dataset {
             });
         } else {
             for (i, r) in records.iter().enumerate() {
-                data[i * n_cols + j] = if r[j].is_empty() { f64::NAN } else { r[j].parse().expect("number") };
+                data[i * n_cols + j] = if r[j].is_empty() {
+                    f64::NAN
+                } else {
+                    r[j].parse().expect("number")
+                };
             }
             kinds.push(FeatureKind::Numeric);
         }
     }
     let labels: Vec<&str> = records.iter().map(|r| &r[n_cols]).collect();
     let (y, task) = if task_name.starts_with("regression") {
-        (labels.iter().map(|s| s.parse().expect("target")).collect(), Task::Regression)
+        (
+            labels.iter().map(|s| s.parse().expect("target")).collect(),
+            Task::Regression,
+        )
     } else {
         let mut classes: Vec<&str> = labels.clone();
         classes.sort_unstable();
@@ -158,9 +178,15 @@ pub fn python() -> Option<PathBuf> {
     if ok {
         Some(py)
     } else if std::env::var_os("CI").is_some() {
-        panic!("python with lightgbm not found at {} (set CAPSTAN_PYTHON)", py.display());
+        panic!(
+            "python with lightgbm not found at {} (set CAPSTAN_PYTHON)",
+            py.display()
+        );
     } else {
-        eprintln!("skipping: python with lightgbm not found at {}", py.display());
+        eprintln!(
+            "skipping: python with lightgbm not found at {}",
+            py.display()
+        );
         None
     }
 }
@@ -169,13 +195,19 @@ fn write_csv(path: &Path, x: &Matrix, y: &[f64]) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create csv"));
     let names: Vec<String> = (0..x.n_cols).map(|j| format!("f{j}")).collect();
     writeln!(out, "{},y", names.join(",")).expect("write");
-    for i in 0..x.n_rows {
+    for (i, yi) in y.iter().enumerate() {
         let row: Vec<String> = x
             .row(i)
             .iter()
-            .map(|v| if v.is_nan() { String::new() } else { format!("{v:?}") })
+            .map(|v| {
+                if v.is_nan() {
+                    String::new()
+                } else {
+                    format!("{v:?}")
+                }
+            })
             .collect();
-        writeln!(out, "{},{:?}", row.join(","), y[i]).expect("write");
+        writeln!(out, "{},{:?}", row.join(","), yi).expect("write");
     }
 }
 
@@ -201,7 +233,11 @@ pub fn lightgbm_predict(
 ) -> Vec<f64> {
     let dir = std::env::temp_dir().join(format!("capstan-gbdt-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let (tr, te, out) = (dir.join("train.csv"), dir.join("test.csv"), dir.join("pred.csv"));
+    let (tr, te, out) = (
+        dir.join("train.csv"),
+        dir.join("test.csv"),
+        dir.join("pred.csv"),
+    );
     write_csv(&tr, train.0, train.1);
     write_csv(&te, test.0, test.1);
     let status = Command::new(py)
@@ -228,8 +264,4 @@ pub fn categorical_columns(x: &Matrix) -> Vec<usize> {
     (0..x.n_cols)
         .filter(|&j| matches!(x.feature_kinds[j], FeatureKind::Categorical { .. }))
         .collect()
-}
-
-pub fn write_csv_pub(path: &Path, x: &Matrix, y: &[f64]) {
-    write_csv(path, x, y)
 }

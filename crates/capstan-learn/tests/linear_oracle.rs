@@ -496,7 +496,11 @@ fn full_size_fit_times() {
     let n_train = 40_000;
     let idx: Vec<usize> = (0..n_train).collect();
     let (x, y) = (x.take_rows(&idx), y[..n_train].to_vec());
+    let only = std::env::var("CAPSTAN_ONLY").unwrap_or_default();
     for penalty in [Penalty::L2, Penalty::L1, Penalty::ElasticNet, Penalty::None] {
+        if !only.is_empty() && !format!("adult {penalty:?}").contains(&only) {
+            continue;
+        }
         let p = LinearParams {
             penalty,
             ..LinearParams::default()
@@ -513,6 +517,9 @@ fn full_size_fit_times() {
     for scaled in [true, false] {
         let (x, y, k) = letter(16_000, scaled);
         for penalty in [Penalty::L2, Penalty::L1, Penalty::ElasticNet] {
+            if !only.is_empty() && !format!("letter {scaled} {penalty:?}").contains(&only) {
+                continue;
+            }
             let p = LinearParams {
                 penalty,
                 ..LinearParams::default()

@@ -146,6 +146,8 @@ pub fn run(args: &TrainArgs, store_dir: &std::path::Path) -> Result<()> {
             "task": outcome.bundle.manifest.target.task.name(),
             "model": cfg.model.name(),
             "rows": outcome.n_rows,
+            "train_rows": outcome.n_train,
+            "test_rows": outcome.n_test,
             "features": outcome.n_features,
             "best_iteration": outcome.best_iteration,
             "metrics": outcome.metrics,
@@ -199,10 +201,12 @@ fn new_run(cfg: &TrainConfig, outcome: &TrainOutcome, artifact: capstan_store::A
 fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
     let target = &outcome.bundle.manifest.target;
     println!(
-        "trained {} ({}) on {} rows, {} features; target '{}'{}",
+        "trained {} ({}) on {} rows ({} train, {} test), {} features; target '{}'{}",
         cfg.model.name(),
         target.task.name(),
         outcome.n_rows,
+        outcome.n_train,
+        outcome.n_test,
         outcome.n_features,
         target.name,
         match outcome.best_iteration {

@@ -15,9 +15,10 @@ pub(crate) enum BinMapper {
     /// `+inf`. When `has_nan`, NaN gets one more bin at the end, `upper.len()`.
     Numeric { upper: Vec<f64>, has_nan: bool },
     /// One bin per kept category code (most frequent first), then one `other` bin for NaN and
-    /// codes too rare to keep. `onehot` picks one-vs-rest splits.
+    /// codes too rare to keep. `code_to_bin` is sorted by code. `onehot` picks one-vs-rest
+    /// splits.
     Categorical {
-        code_to_bin: Vec<u8>,
+        code_to_bin: Vec<(u32, u8)>,
         bin_to_code: Vec<u32>,
         onehot: bool,
     },
@@ -44,7 +45,10 @@ impl BinMapper {
     /// The bin that missing values fall in, if the feature has one.
     pub(crate) fn nan_bin(&self) -> Option<usize> {
         match self {
-            BinMapper::Numeric { upper, has_nan: true } => Some(upper.len()),
+            BinMapper::Numeric {
+                upper,
+                has_nan: true,
+            } => Some(upper.len()),
             BinMapper::Numeric { .. } => None,
             BinMapper::Categorical { bin_to_code, .. } => Some(bin_to_code.len()),
         }
@@ -66,10 +70,13 @@ impl BinMapper {
                 ..
             } => {
                 let other = bin_to_code.len() as u8;
-                if x.is_nan() || x < 0.0 {
+                if x.is_nan() || x < 0.0 || x > u32::MAX as f64 {
                     return other;
                 }
-                code_to_bin.get(x as usize).copied().unwrap_or(other)
+                let code = x as u32;
+                code_to_bin
+                    .binary_search_by_key(&code, |&(c, _)| c)
+                    .map_or(other, |i| code_to_bin[i].1)
             }
         }
     }
@@ -98,8 +105,8 @@ impl BinnedData {
     /// Finds each feature's bins (from a row sample when large) and bins every row.
     pub(crate) fn build(x: &Matrix, cfg: &BinConfig) -> Self {
         let n_rows = x.n_rows;
-        let sample: Option<Vec<usize>> = (n_rows > cfg.sample_cnt)
-            .then(|| Rng::new(cfg.seed, 3).sample(n_rows, cfg.sample_cnt));
+        let sample: Option<Vec<usize>> =
+            (n_rows > cfg.sample_cnt).then(|| Rng::new(cfg.seed, 3).sample(n_rows, cfg.sample_cnt));
         let mappers: Vec<BinMapper> = (0..x.n_cols)
             .into_par_iter()
             .map(|f| {
@@ -281,16 +288,15 @@ pub(crate) fn greedy_find_bin(
 ) -> Vec<f64> {
     let n = distinct.len();
     let mut upper: Vec<f64> = Vec::new();
-    let adjusted = if min_data_in_bin > 0 {
-        max_bin.min(total_cnt / min_data_in_bin).max(1)
-    } else {
-        max_bin
-    };
+    let adjusted = total_cnt
+        .checked_div(min_data_in_bin)
+        .map_or(max_bin, |cap| max_bin.min(cap).max(1));
     if n <= max_bin {
         let mut cur = 0usize;
         for i in 0..n.saturating_sub(1) {
             cur += counts[i];
-            if cur >= min_data_in_bin && push(&mut upper, next_up((distinct[i] + distinct[i + 1]) / 2.0))
+            if cur >= min_data_in_bin
+                && push(&mut upper, next_up((distinct[i] + distinct[i + 1]) / 2.0))
             {
                 cur = 0;
             }
@@ -362,36 +368,44 @@ fn push(upper: &mut Vec<f64>, val: f64) -> bool {
 /// then those with `min_data_in_bin` rows, until they cover 99% of the rows and the bins (with
 /// the missing bin) reach `min(distinct + has_nan, max_bins)`. The rest go to `other`.
 fn categorical_mapper(values: &[f64], n_categories: usize, cfg: &BinConfig) -> BinMapper {
-    let mut counts = vec![0usize; n_categories];
-    let mut na_cnt = 0usize;
-    for &v in values {
-        match counts.get_mut(v as usize) {
-            Some(c) if v >= 0.0 => *c += 1,
-            _ => na_cnt += 1,
+    let mut codes: Vec<u32> = values
+        .iter()
+        .filter(|&&v| v >= 0.0 && v < n_categories as f64)
+        .map(|&v| v as u32)
+        .collect();
+    let na_cnt = values.len() - codes.len();
+    codes.sort_unstable();
+    let mut counts: Vec<(u32, usize)> = Vec::new();
+    for c in codes {
+        match counts.last_mut() {
+            Some((last, n)) if *last == c => *n += 1,
+            _ => counts.push((c, 1)),
         }
     }
-    let mut order: Vec<usize> = (0..n_categories).filter(|&c| counts[c] > 0).collect();
-    order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let rest = values.len() - na_cnt;
-    let cut_cnt = ((rest as f32 * 0.99f32) + 0.5) as usize;
-    let max_bin = (order.len() + usize::from(na_cnt > 0)).min(cfg.max_bins);
+    let cut_cnt = (f64::from(rest as f32 * 0.99f32) + 0.5) as usize;
+    let max_bin = (counts.len() + usize::from(na_cnt > 0)).min(cfg.max_bins);
     let mut bin_to_code: Vec<u32> = Vec::new();
     let mut used_cnt = 0usize;
-    for &code in &order {
+    for &(code, count) in &counts {
         let n_bins = bin_to_code.len() + 1;
         let more = used_cnt < cut_cnt || n_bins < max_bin;
-        if !more || n_bins >= cfg.max_bins || (counts[code] < cfg.min_data_in_bin && bin_to_code.len() > 1)
+        if !more
+            || n_bins >= cfg.max_bins
+            || (count < cfg.min_data_in_bin && bin_to_code.len() > 1)
         {
             break;
         }
-        bin_to_code.push(code as u32);
-        used_cnt += counts[code];
+        bin_to_code.push(code);
+        used_cnt += count;
     }
-    let other = bin_to_code.len() as u8;
-    let mut code_to_bin = vec![other; n_categories];
-    for (b, &code) in bin_to_code.iter().enumerate() {
-        code_to_bin[code as usize] = b as u8;
-    }
+    let mut code_to_bin: Vec<(u32, u8)> = bin_to_code
+        .iter()
+        .enumerate()
+        .map(|(b, &code)| (code, b as u8))
+        .collect();
+    code_to_bin.sort_unstable();
     // LightGBM counts its missing bin too: one-vs-rest below max_cat_to_onehot bins.
     BinMapper::Categorical {
         onehot: bin_to_code.len() < cfg.max_cat_to_onehot,

@@ -17,6 +17,7 @@ use crate::{LearnError, Task};
 #[derive(Debug)]
 pub(crate) struct Fitted {
     pub model: GbdtModel,
+    #[cfg_attr(not(test), allow(dead_code))]
     pub train_scores: Vec<f64>,
 }
 
@@ -34,7 +35,7 @@ fn grow_params(p: &GbdtParams) -> GrowParams {
             cat_smooth: p.cat_smooth,
             cat_l2: p.cat_l2,
             min_data_per_group: p.min_data_per_group as i64,
-            hessian_counts: std::env::var_os("HC").is_some(),
+            counts_from_hessian: p.counts_from_hessian,
         },
     }
 }
@@ -139,7 +140,9 @@ pub(crate) fn fit(
                 round_trees.push(Tree::single_leaf(0.0, bag.len() as u64));
                 continue;
             }
-            tree.leaf_value.iter_mut().for_each(|v| *v *= p.learning_rate);
+            tree.leaf_value
+                .iter_mut()
+                .for_each(|v| *v *= p.learning_rate);
             for (leaf, &(s, e)) in grown.ranges.iter().enumerate() {
                 for &r in &grown.rows[s..e] {
                     scores[r as usize * k + c] += tree.leaf_value[leaf];

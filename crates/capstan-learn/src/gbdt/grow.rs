@@ -7,6 +7,9 @@ use super::histogram::{self, GradPair, Scales, Stats};
 use super::split::{self, Rule, Split, SplitParams};
 use super::tree::Tree;
 
+/// Split search runs on several threads from this many histogram bins.
+const PARALLEL_MIN_BINS: usize = 512;
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GrowParams {
     pub num_leaves: usize,
@@ -58,23 +61,41 @@ impl Grower<'_> {
 
     /// Best split over the features in `search` (ties go to the lower feature index), and
     /// which features had any valid split.
-    fn best_split(&self, hist: &[Stats], sum: Stats, search: &[bool]) -> (Option<Split>, Vec<bool>) {
+    fn best_split(
+        &self,
+        hist: &[Stats],
+        sum: Stats,
+        search: &[bool],
+    ) -> (Option<Split>, Vec<bool>) {
         let offsets = &self.data.offsets;
-        let found: Vec<Option<Split>> = (0..self.data.n_features())
-            .into_par_iter()
-            .map(|f| {
-                if !search[f] {
-                    return None;
-                }
-                let h = &hist[offsets[f]..offsets[f + 1]];
-                split::best_split(f, &self.data.mappers[f], h, sum, self.scales, &self.params.split)
-            })
-            .collect();
+        let search_one = |f: usize| {
+            if !search[f] {
+                return None;
+            }
+            let h = &hist[offsets[f]..offsets[f + 1]];
+            split::best_split(
+                f,
+                &self.data.mappers[f],
+                h,
+                sum,
+                self.scales,
+                &self.params.split,
+            )
+        };
+        let n_features = self.data.n_features();
+        let found: Vec<Option<Split>> = if self.data.total_bins() >= PARALLEL_MIN_BINS {
+            (0..n_features).into_par_iter().map(search_one).collect()
+        } else {
+            (0..n_features).map(search_one).collect()
+        };
         let splittable = found.iter().map(Option::is_some).collect();
-        let best = found.into_iter().flatten().fold(None, |best: Option<Split>, s| match best {
-            Some(b) if b.gain >= s.gain => Some(b),
-            _ => Some(s),
-        });
+        let best = found
+            .into_iter()
+            .flatten()
+            .fold(None, |best: Option<Split>, s| match best {
+                Some(b) if b.gain >= s.gain => Some(b),
+                _ => Some(s),
+            });
         (best, splittable)
     }
 
@@ -137,7 +158,13 @@ impl Grower<'_> {
         let mapper = &self.data.mappers[split.feature];
         let (start, end, depth) = (leaf.start, leaf.end, leaf.depth);
         let search = std::mem::take(&mut leaf.splittable);
-        let mid = start + partition(&mut rows[start..end], self.data.column(split.feature), &split.rule, mapper.nan_bin());
+        let mid = start
+            + partition(
+                &mut rows[start..end],
+                self.data.column(split.feature),
+                &split.rule,
+                mapper.nan_bin(),
+            );
         debug_assert_eq!((mid - start) as i64, split.left.n);
         let node = push_node(tree, mapper, &split, leaf.sum.n as u64);
         rules.push(split.rule);
@@ -164,7 +191,10 @@ impl Grower<'_> {
         };
         leaves[li] = child(start, mid, split.left, split.left_output, true);
         leaves.push(child(mid, end, split.right, split.right_output, false));
-        let (ok_l, ok_r) = (self.can_split(&leaves[li]), self.can_split(&leaves[right_li]));
+        let (ok_l, ok_r) = (
+            self.can_split(&leaves[li]),
+            self.can_split(&leaves[right_li]),
+        );
         if !ok_l && !ok_r {
             return;
         }
@@ -232,7 +262,14 @@ fn push_node(tree: &mut Tree, mapper: &BinMapper, split: &Split, count: u64) -> 
             _,
         ) => {
             let threshold = mapper.upper_bound(bin_threshold as usize);
-            tree.push_node(split.feature, threshold, default_left, None, split.gain, count)
+            tree.push_node(
+                split.feature,
+                threshold,
+                default_left,
+                None,
+                split.gain,
+                count,
+            )
         }
         (Rule::Categorical { .. }, BinMapper::Categorical { bin_to_code, .. }) => {
             let codes: Vec<u32> = bin_to_code

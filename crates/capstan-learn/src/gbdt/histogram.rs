@@ -9,6 +9,9 @@ use rayon::prelude::*;
 
 use super::binning::BinnedData;
 
+/// Leaves with fewer rows build their histogram on one thread.
+pub(crate) const PARALLEL_MIN_ROWS: usize = 4096;
+
 /// Sums of gradient, hessian (fixed point) and row count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Stats {
@@ -121,13 +124,20 @@ pub(crate) fn sum_rows(rows: &[u32], grads: &[GradPair]) -> Stats {
     let mut s = Stats::default();
     for &r in rows {
         let p = grads[r as usize];
-        s += Stats { g: p.g, h: p.h, n: 1 };
+        s += Stats {
+            g: p.g,
+            h: p.h,
+            n: 1,
+        };
     }
     s
 }
 
 /// Splits a full histogram into one mutable slice per feature.
-pub(crate) fn feature_slices<'a>(mut hist: &'a mut [Stats], offsets: &[usize]) -> Vec<&'a mut [Stats]> {
+pub(crate) fn feature_slices<'a>(
+    mut hist: &'a mut [Stats],
+    offsets: &[usize],
+) -> Vec<&'a mut [Stats]> {
     let mut out = Vec::with_capacity(offsets.len().saturating_sub(1));
     for w in offsets.windows(2) {
         let (head, tail) = hist.split_at_mut(w[1] - w[0]);
@@ -146,14 +156,19 @@ pub(crate) fn build(
     hist: &mut [Stats],
 ) {
     let ordered: Vec<GradPair> = rows.iter().map(|&r| grads[r as usize]).collect();
-    feature_slices(hist, &data.offsets)
-        .into_par_iter()
-        .enumerate()
-        .filter(|(f, _)| used[*f])
-        .for_each(|(f, h)| {
+    let work = |(f, h): (usize, &mut [Stats])| {
+        if used[f] {
             h.fill(Stats::default());
             accumulate(h, data.column(f), rows, &ordered);
-        });
+        }
+    };
+    let slices = feature_slices(hist, &data.offsets);
+    // Threads only pay off for enough rows; the result is the same either way.
+    if rows.len() >= PARALLEL_MIN_ROWS {
+        slices.into_par_iter().enumerate().for_each(work);
+    } else {
+        slices.into_iter().enumerate().for_each(work);
+    }
 }
 
 /// The kernel: `hist[bin(row)] += (g, h, 1)` for each row of the leaf.
@@ -168,7 +183,12 @@ fn accumulate(hist: &mut [Stats], col: &[u8], rows: &[u32], ordered: &[GradPair]
 
 /// Turns the parent's histogram into the sibling's, `parent -= child` (exact), for the
 /// features in `features`.
-pub(crate) fn subtract(parent: &mut [Stats], child: &[Stats], offsets: &[usize], features: &[bool]) {
+pub(crate) fn subtract(
+    parent: &mut [Stats],
+    child: &[Stats],
+    offsets: &[usize],
+    features: &[bool],
+) {
     for (f, w) in offsets.windows(2).enumerate() {
         if features[f] {
             for (p, c) in parent[w[0]..w[1]].iter_mut().zip(&child[w[0]..w[1]]) {

@@ -59,6 +59,10 @@ pub struct GbdtParams {
     pub cat_l2: f64,
     /// Fewest rows per group of categories in a many-category split.
     pub min_data_per_group: usize,
+    /// Row counts checked against `min_data_in_leaf`, `min_data_per_group` and `cat_smooth`
+    /// during the split search are estimated from hessians, `round(hess * n_leaf / H_leaf)`,
+    /// exactly as LightGBM does (same trees as LightGBM); `false` uses exact counts.
+    pub counts_from_hessian: bool,
 }
 
 impl Default for GbdtParams {
@@ -86,6 +90,7 @@ impl Default for GbdtParams {
             cat_smooth: 10.0,
             cat_l2: 10.0,
             min_data_per_group: 100,
+            counts_from_hessian: true,
         }
     }
 }

@@ -151,6 +151,8 @@ pub(crate) fn transform(task: Task, values: &mut [f64]) {
     match task {
         Task::Regression => {}
         Task::Binary => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
-        Task::Multiclass { n_classes } => values.chunks_mut(n_classes.max(1)).for_each(softmax_in_place),
+        Task::Multiclass { n_classes } => values
+            .chunks_mut(n_classes.max(1))
+            .for_each(softmax_in_place),
     }
 }

@@ -25,13 +25,20 @@ impl GbdtModel {
     pub fn validate(&self) -> Result<(), String> {
         let k = self.trees_per_round();
         if self.init_scores.len() != k {
-            return Err(format!("{} initial scores for {k} outputs", self.init_scores.len()));
+            return Err(format!(
+                "{} initial scores for {k} outputs",
+                self.init_scores.len()
+            ));
         }
         if self.trees.len() % k != 0 {
-            return Err(format!("{} trees is not a multiple of {k}", self.trees.len()));
+            return Err(format!(
+                "{} trees is not a multiple of {k}",
+                self.trees.len()
+            ));
         }
         for (i, t) in self.trees.iter().enumerate() {
-            t.validate(self.n_features).map_err(|e| format!("tree {i}: {e}"))?;
+            t.validate(self.n_features)
+                .map_err(|e| format!("tree {i}: {e}"))?;
         }
         Ok(())
     }

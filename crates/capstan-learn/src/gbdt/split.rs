@@ -16,14 +16,18 @@ pub(crate) struct SplitParams {
     pub cat_smooth: f64,
     pub cat_l2: f64,
     pub min_data_per_group: i64,
-    pub hessian_counts: bool,
+    /// Estimate row counts in the scan as `round(hess * n / H)` (LightGBM); else exact.
+    pub counts_from_hessian: bool,
 }
 
 /// How rows are sent left, in bin space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Rule {
     /// `bin <= bin_threshold` goes left; the NaN bin goes left iff `default_left`.
-    Numeric { bin_threshold: u8, default_left: bool },
+    Numeric {
+        bin_threshold: u8,
+        default_left: bool,
+    },
     /// Bins in the set go left; all others (missing, rare, unseen) go right.
     Categorical { left_bins: [u64; 4] },
 }
@@ -41,7 +45,9 @@ impl Rule {
                     bin <= bin_threshold
                 }
             }
-            Rule::Categorical { left_bins } => left_bins[(bin >> 6) as usize] >> (bin & 63) & 1 == 1,
+            Rule::Categorical { left_bins } => {
+                left_bins[(bin >> 6) as usize] >> (bin & 63) & 1 == 1
+            }
         }
     }
 }
@@ -78,7 +84,11 @@ pub(crate) fn leaf_gain(g: f64, h: f64, l1: f64, l2: f64) -> f64 {
 /// `-ThresholdL1(G) / (H + l2)`: the optimal leaf value.
 pub(crate) fn leaf_output(g: f64, h: f64, l1: f64, l2: f64) -> f64 {
     let d = h + l2;
-    if d > 0.0 { -threshold_l1(g, l1) / d } else { 0.0 }
+    if d > 0.0 {
+        -threshold_l1(g, l1) / d
+    } else {
+        0.0
+    }
 }
 
 /// Running best of one feature's scan.
@@ -89,7 +99,14 @@ struct Best {
     l2: f64,
 }
 
-fn consider(best: &mut Option<Best>, gain: f64, min_gain_shift: f64, left: Stats, rule: Rule, l2: f64) {
+fn consider(
+    best: &mut Option<Best>,
+    gain: f64,
+    min_gain_shift: f64,
+    left: Stats,
+    rule: Rule,
+    l2: f64,
+) {
     if gain > min_gain_shift && best.as_ref().is_none_or(|b| gain > b.gain) {
         *best = Some(Best {
             gain,
@@ -109,39 +126,40 @@ pub(crate) fn best_split(
     sc: Scales,
     p: &SplitParams,
 ) -> Option<Split> {
-    let est: Vec<Stats>;
-    let real_hist = hist;
-    let hist: &[Stats] = if p.hessian_counts {
-        let factor = parent.n as f64 / sc.h(&parent);
-        est = hist
-            .iter()
-            .map(|s| Stats { n: (sc.h(s) * factor).round() as i64, ..*s })
-            .collect();
-        &est
-    } else {
-        hist
+    let bins = Bins {
+        hist,
+        count_factor: p
+            .counts_from_hessian
+            .then(|| parent.n as f64 / sc.h(&parent)),
+        h_inv: sc.h_inv,
     };
     let gain_shift = leaf_gain(sc.g(&parent), sc.h(&parent), p.l1, p.l2);
     let min_gain_shift = gain_shift + p.min_gain_to_split;
     let best = match mapper {
-        BinMapper::Numeric { has_nan, .. } => numeric(hist, *has_nan, parent, sc, p, min_gain_shift),
+        BinMapper::Numeric { has_nan, .. } => {
+            numeric(&bins, *has_nan, parent, sc, p, min_gain_shift)
+        }
         BinMapper::Categorical {
             bin_to_code,
             onehot,
             ..
         } => {
-            let cats = &hist[..bin_to_code.len().min(hist.len())];
+            let cats = Bins {
+                hist: &hist[..bin_to_code.len().min(hist.len())],
+                ..bins
+            };
             if *onehot {
-                onehot_scan(cats, parent, sc, p, min_gain_shift)
+                onehot_scan(&cats, parent, sc, p, min_gain_shift)
             } else {
-                sorted_scan(cats, parent, sc, p, min_gain_shift)
+                sorted_scan(&cats, parent, sc, p, min_gain_shift)
             }
         }
     }?;
     let mut best = best;
-    if p.hessian_counts {
+    if p.counts_from_hessian {
+        // the scan saw estimated counts; the children get exact ones
         let nan_bin = mapper.nan_bin();
-        best.left = real_hist
+        best.left = hist
             .iter()
             .enumerate()
             .filter(|(b, _)| best.rule.goes_left(*b as u8, nan_bin))
@@ -159,6 +177,33 @@ pub(crate) fn best_split(
     })
 }
 
+/// A feature's histogram as the scan sees it: exact counts, or counts estimated from the
+/// hessians as LightGBM does (`round(hess * n_leaf / H_leaf)`).
+#[derive(Clone, Copy)]
+struct Bins<'a> {
+    hist: &'a [Stats],
+    count_factor: Option<f64>,
+    h_inv: f64,
+}
+
+impl Bins<'_> {
+    fn len(&self) -> usize {
+        self.hist.len()
+    }
+
+    #[inline]
+    fn at(&self, t: usize) -> Stats {
+        let s = self.hist[t];
+        match self.count_factor {
+            Some(f) => Stats {
+                n: (s.h as f64 * self.h_inv * f + 0.5) as i64,
+                ..s
+            },
+            None => s,
+        }
+    }
+}
+
 /// Both sides hold enough rows and hessian.
 fn enough(s: &Stats, sc: Scales, p: &SplitParams) -> bool {
     s.n >= p.min_data_in_leaf.max(1) && sc.h(s) >= p.min_sum_hessian
@@ -171,7 +216,7 @@ fn pair_gain(left: &Stats, right: &Stats, sc: Scales, l1: f64, l2: f64) -> f64 {
 /// Threshold scan: right to left (missing left), then left to right (missing right) when the
 /// feature has a NaN bin; the second direction must be strictly better to win.
 fn numeric(
-    hist: &[Stats],
+    hist: &Bins,
     has_nan: bool,
     parent: Stats,
     sc: Scales,
@@ -182,7 +227,7 @@ fn numeric(
     let mut best = None;
     let mut right = Stats::default();
     for t in (1..n_value_bins).rev() {
-        right += hist[t];
+        right += hist.at(t);
         if !enough(&right, sc, p) {
             continue;
         }
@@ -201,8 +246,8 @@ fn numeric(
     }
     if has_nan {
         let mut left = Stats::default();
-        for (t, h) in hist.iter().enumerate().take(n_value_bins) {
-            left += *h;
+        for t in 0..n_value_bins {
+            left += hist.at(t);
             if !enough(&left, sc, p) {
                 continue;
             }
@@ -231,23 +276,24 @@ fn bitset(bins: impl Iterator<Item = usize>) -> [u64; 4] {
 
 /// One category left, the rest right.
 fn onehot_scan(
-    cats: &[Stats],
+    cats: &Bins,
     parent: Stats,
     sc: Scales,
     p: &SplitParams,
     min_gain_shift: f64,
 ) -> Option<Best> {
     let mut best = None;
-    for (t, cat) in cats.iter().enumerate() {
-        let other = parent - *cat;
-        if !enough(cat, sc, p) || !enough(&other, sc, p) {
+    for t in 0..cats.len() {
+        let cat = cats.at(t);
+        let other = parent - cat;
+        if !enough(&cat, sc, p) || !enough(&other, sc, p) {
             continue;
         }
-        let gain = pair_gain(&other, cat, sc, p.l1, p.l2);
+        let gain = pair_gain(&other, &cat, sc, p.l1, p.l2);
         let rule = Rule::Categorical {
             left_bins: bitset(std::iter::once(t)),
         };
-        consider(&mut best, gain, min_gain_shift, *cat, rule, p.l2);
+        consider(&mut best, gain, min_gain_shift, cat, rule, p.l2);
     }
     best
 }
@@ -255,7 +301,7 @@ fn onehot_scan(
 /// Categories sorted by `G / (H + cat_smooth)`; prefixes from both ends, up to
 /// `max_cat_threshold` categories, in groups of at least `min_data_per_group` rows.
 fn sorted_scan(
-    cats: &[Stats],
+    cats: &Bins,
     parent: Stats,
     sc: Scales,
     p: &SplitParams,
@@ -263,9 +309,9 @@ fn sorted_scan(
 ) -> Option<Best> {
     let ctr = |s: &Stats| sc.g(s) / (sc.h(s) + p.cat_smooth);
     let mut order: Vec<usize> = (0..cats.len())
-        .filter(|&t| cats[t].n as f64 >= p.cat_smooth)
+        .filter(|&t| cats.at(t).n as f64 >= p.cat_smooth)
         .collect();
-    order.sort_by(|&a, &b| ctr(&cats[a]).total_cmp(&ctr(&cats[b])));
+    order.sort_by(|&a, &b| ctr(&cats.hist[a]).total_cmp(&ctr(&cats.hist[b])));
     let used = order.len();
     let max_num_cat = p.max_cat_threshold.min(used.div_ceil(2));
     let l2 = p.l2 + p.cat_l2;
@@ -275,9 +321,14 @@ fn sorted_scan(
         let mut left = Stats::default();
         let mut group = 0i64;
         for i in 0..used.min(max_num_cat) {
-            let t = if forward { order[i] } else { order[used - 1 - i] };
-            left += cats[t];
-            group += cats[t].n;
+            let t = if forward {
+                order[i]
+            } else {
+                order[used - 1 - i]
+            };
+            let cat = cats.at(t);
+            left += cat;
+            group += cat.n;
             if !enough(&left, sc, p) {
                 continue;
             }
@@ -292,14 +343,25 @@ fn sorted_scan(
             let gain = pair_gain(&left, &right, sc, p.l1, l2);
             if gain > min_gain_shift && best.as_ref().is_none_or(|b| gain > b.gain) {
                 let rule = Rule::Categorical { left_bins: [0; 4] };
-                best = Some(Best { gain, left, rule, l2 });
+                best = Some(Best {
+                    gain,
+                    left,
+                    rule,
+                    l2,
+                });
                 best_prefix = Some((i, forward));
             }
         }
     }
     let (i, forward) = best_prefix?;
     let mut best = best?;
-    let prefix = (0..=i).map(|j| if forward { order[j] } else { order[used - 1 - j] });
+    let prefix = (0..=i).map(|j| {
+        if forward {
+            order[j]
+        } else {
+            order[used - 1 - j]
+        }
+    });
     best.rule = Rule::Categorical {
         left_bins: bitset(prefix),
     };

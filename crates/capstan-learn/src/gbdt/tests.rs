@@ -1,1 +1,329 @@
-//! Property tests of the kernels.
+//! Property tests of the kernels on real data: binning, histograms, split rules, and
+//! prediction from bins versus raw values.
+
+use std::path::Path;
+
+use capstan_frame::{FeatureKind, Matrix};
+
+use super::binning::{BinConfig, BinMapper, BinnedData, find_bin_zero_as_one_bin, greedy_find_bin};
+use super::grow::binned_leaf;
+use super::histogram::{self, GradPair, Stats};
+use super::rng::Rng;
+use super::{GbdtParams, boost};
+use crate::Task;
+
+/// A data set from `shared/data` (no quoted fields): text columns become sorted codes,
+/// empty cells NaN, the last column is the target.
+fn load(name: &str, max_rows: usize) -> (Matrix, Vec<f64>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(name)
+        .join(format!("{name}.csv"));
+    let text = std::fs::read_to_string(path).expect("data set");
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(String::from)
+        .collect();
+    let rows: Vec<Vec<&str>> = lines
+        .take(max_rows)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let n_cols = header.len() - 1;
+    let mut data = vec![0.0; rows.len() * n_cols];
+    let mut kinds = Vec::new();
+    for j in 0..n_cols {
+        let numeric = rows
+            .iter()
+            .all(|r| r[j].is_empty() || r[j].parse::<f64>().is_ok());
+        if numeric {
+            for (i, r) in rows.iter().enumerate() {
+                data[i * n_cols + j] = r[j].parse().unwrap_or(f64::NAN);
+            }
+            kinds.push(FeatureKind::Numeric);
+        } else {
+            let mut levels: Vec<&str> = rows
+                .iter()
+                .map(|r| r[j])
+                .filter(|s| !s.is_empty())
+                .collect();
+            levels.sort_unstable();
+            levels.dedup();
+            for (i, r) in rows.iter().enumerate() {
+                data[i * n_cols + j] = levels.binary_search(&r[j]).map_or(f64::NAN, |c| c as f64);
+            }
+            kinds.push(FeatureKind::Categorical {
+                n_categories: levels.len() as u32,
+            });
+        }
+    }
+    let y = rows
+        .iter()
+        .map(|r| r[n_cols].parse().expect("target"))
+        .collect();
+    let mut x = Matrix::new(rows.len(), header[..n_cols].to_vec(), data);
+    x.feature_kinds = kinds;
+    (x, y)
+}
+
+fn config(max_bins: usize) -> BinConfig {
+    BinConfig {
+        max_bins,
+        min_data_in_bin: 3,
+        max_cat_to_onehot: 4,
+        sample_cnt: 200_000,
+        seed: 0,
+    }
+}
+
+#[test]
+fn bins_are_monotone_and_match_thresholds() {
+    let (x, _) = load("california_housing", 20_000);
+    for max_bins in [2, 7, 63, 255] {
+        let data = BinnedData::build(&x, &config(max_bins));
+        for (f, mapper) in data.mappers.iter().enumerate() {
+            assert!(
+                mapper.n_bins() <= max_bins,
+                "feature {f}: {} bins",
+                mapper.n_bins()
+            );
+            let BinMapper::Numeric { upper, has_nan } = mapper else {
+                continue;
+            };
+            assert!(upper.windows(2).all(|w| w[0] < w[1]), "bounds increase");
+            assert_eq!(*has_nan, (0..x.n_rows).any(|i| x.get(i, f).is_nan()));
+            let mut values: Vec<f64> = (0..x.n_rows)
+                .map(|i| x.get(i, f))
+                .filter(|v| !v.is_nan())
+                .collect();
+            values.sort_by(f64::total_cmp);
+            let bins: Vec<u8> = values.iter().map(|&v| mapper.bin_of(v)).collect();
+            assert!(
+                bins.windows(2).all(|w| w[0] <= w[1]),
+                "feature {f}: bins not monotone"
+            );
+            for (&v, &b) in values.iter().zip(&bins) {
+                for t in 0..upper.len() {
+                    assert_eq!(
+                        v <= mapper.upper_bound(t),
+                        b as usize <= t,
+                        "feature {f} value {v}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn few_distinct_values_get_one_bin_each_at_midpoints() {
+    let distinct = [1.0, 2.0, 4.0, 8.0];
+    let counts = [5, 5, 5, 5];
+    let upper = greedy_find_bin(&distinct, &counts, 255, 20, 1);
+    assert_eq!(upper.len(), 4);
+    assert!(
+        (upper[0] - 1.5).abs() < 1e-12
+            && (upper[1] - 3.0).abs() < 1e-12
+            && (upper[2] - 6.0).abs() < 1e-12
+    );
+    assert_eq!(upper[3], f64::INFINITY);
+    // zero gets a bin of its own between negatives and positives
+    let upper = find_bin_zero_as_one_bin(&[-2.0, -1.0, 0.0, 3.0], &[4, 4, 4, 4], 255, 16, 3);
+    let bin = |x: f64| upper.partition_point(|&u| u < x);
+    assert!(bin(-1.0) < bin(0.0) && bin(0.0) < bin(3.0));
+    // more values than bins: roughly equal counts
+    let distinct: Vec<f64> = (0..1000).map(f64::from).collect();
+    let upper = greedy_find_bin(&distinct, &[1; 1000], 10, 1000, 3);
+    assert_eq!(upper.len(), 10);
+}
+
+#[test]
+fn categorical_bins_keep_frequent_codes_and_send_the_rest_to_other() {
+    let (x, _) = load("adult", 5000);
+    let data = BinnedData::build(&x, &config(255));
+    for (f, mapper) in data.mappers.iter().enumerate() {
+        let BinMapper::Categorical {
+            code_to_bin,
+            bin_to_code,
+            ..
+        } = mapper
+        else {
+            continue;
+        };
+        let other = bin_to_code.len() as u8;
+        assert_eq!(code_to_bin.len(), bin_to_code.len());
+        for (b, &c) in bin_to_code.iter().enumerate() {
+            assert_eq!(mapper.bin_of(f64::from(c)) as usize, b);
+            assert!(code_to_bin.contains(&(c, b as u8)));
+        }
+        assert_eq!(mapper.bin_of(f64::NAN), other);
+        assert_eq!(mapper.bin_of(-1.0), other);
+        assert_eq!(mapper.bin_of(1e6), other, "feature {f}: unseen codes");
+    }
+}
+
+fn gradients(n: usize, seed: u64) -> Vec<GradPair> {
+    let mut rng = Rng::new(seed, 0);
+    let g: Vec<f64> = (0..n).map(|_| rng.next_f64() * 2.0 - 1.0).collect();
+    let h: Vec<f64> = (0..n).map(|_| rng.next_f64() * 0.25).collect();
+    let mut out = Vec::new();
+    histogram::quantize(&g, &h, &mut out);
+    out
+}
+
+#[test]
+fn parent_histogram_is_exactly_left_plus_right() {
+    let (x, _) = load("adult", 20_000);
+    let data = BinnedData::build(&x, &config(255));
+    let grads = gradients(x.n_rows, 7);
+    let used = vec![true; data.n_features()];
+    let rows: Vec<u32> = (0..x.n_rows as u32).filter(|r| r % 3 != 0).collect();
+    // split on the bins of feature 0 (age)
+    let col = data.column(0);
+    let (left, right): (Vec<u32>, Vec<u32>) = rows.iter().partition(|&&r| col[r as usize] < 20);
+    let build = |rows: &[u32]| {
+        let mut h = vec![Stats::default(); data.total_bins()];
+        histogram::build(&data, rows, &grads, &used, &mut h);
+        h
+    };
+    let (parent, l, r) = (build(&rows), build(&left), build(&right));
+    for ((p, l), r) in parent.iter().zip(&l).zip(&r) {
+        assert_eq!(*p, *l + *r);
+    }
+    let mut derived = parent.clone();
+    histogram::subtract(&mut derived, &l, &data.offsets, &used);
+    assert_eq!(derived, r);
+    // every feature's histogram sums to the leaf's totals
+    let total = histogram::sum_rows(&rows, &grads);
+    for w in data.offsets.windows(2) {
+        let s = parent[w[0]..w[1]]
+            .iter()
+            .fold(Stats::default(), |a, b| a + *b);
+        assert_eq!(s, total);
+    }
+}
+
+#[test]
+fn quantized_sums_are_close_to_real_sums() {
+    let mut rng = Rng::new(3, 0);
+    let g: Vec<f64> = (0..10_000).map(|_| (rng.next_f64() - 0.5) * 1e5).collect();
+    let h = vec![1.0; g.len()];
+    let mut q = Vec::new();
+    let sc = histogram::quantize(&g, &h, &mut q);
+    let rows: Vec<u32> = (0..g.len() as u32).collect();
+    let s = histogram::sum_rows(&rows, &q);
+    let real: f64 = g.iter().sum();
+    assert!((sc.g(&s) - real).abs() < 1e-6 * g.len() as f64);
+    assert_eq!(sc.h(&s), g.len() as f64);
+}
+
+fn fit(x: &Matrix, y: &[f64], task: Task, params: &GbdtParams) -> boost::Fitted {
+    boost::fit((x, y), None, task, params, &mut |_| {}).expect("fit")
+}
+
+#[test]
+fn binned_prediction_equals_raw_prediction_on_training_rows() {
+    let (x, y) = load("california_housing", 6000);
+    let cases = [
+        GbdtParams {
+            n_trees: 15,
+            ..GbdtParams::default()
+        },
+        GbdtParams {
+            n_trees: 15,
+            bagging_fraction: 0.6,
+            bagging_freq: 2,
+            feature_fraction: 0.7,
+            max_bins: 16,
+            seed: 11,
+            ..GbdtParams::default()
+        },
+    ];
+    for params in cases {
+        let fitted = fit(&x, &y, Task::Regression, &params);
+        let raw = fitted.model.predict_raw(&x).values;
+        assert_eq!(
+            raw, fitted.train_scores,
+            "scores from bins differ from raw predictions"
+        );
+    }
+}
+
+#[test]
+fn tree_paths_agree_in_bin_space_and_value_space() {
+    let (x, y) = load("adult", 8000);
+    let y: Vec<f64> = y.iter().map(|&v| f64::from(v > 0.5)).collect();
+    let params = GbdtParams {
+        n_trees: 5,
+        num_leaves: 63,
+        min_data_in_leaf: 5,
+        min_data_per_group: 10,
+        ..GbdtParams::default()
+    };
+    let model = fit(&x, &y, Task::Binary, &params).model;
+    let data = BinnedData::build(
+        &x,
+        &BinConfig {
+            max_bins: params.max_bins,
+            min_data_in_bin: params.min_data_in_bin,
+            max_cat_to_onehot: params.max_cat_to_onehot,
+            sample_cnt: params.bin_construct_sample_cnt,
+            seed: params.seed,
+        },
+    );
+    let has_cat_split = model
+        .trees
+        .iter()
+        .any(|t| t.cat_index.iter().any(|&c| c >= 0));
+    assert!(has_cat_split, "adult should produce categorical splits");
+    // Rebuild each tree's bin-space rules from its raw thresholds and compare leaves.
+    for tree in &model.trees {
+        let rules: Vec<super::split::Rule> = (0..tree.n_nodes())
+            .map(|i| {
+                let f = tree.split_feature[i] as usize;
+                match &data.mappers[f] {
+                    BinMapper::Numeric { upper, .. } => super::split::Rule::Numeric {
+                        bin_threshold: upper.partition_point(|&u| u < tree.threshold[i]) as u8,
+                        default_left: tree.default_left[i],
+                    },
+                    BinMapper::Categorical { bin_to_code, .. } => {
+                        let mut left_bins = [0u64; 4];
+                        for (b, &c) in bin_to_code.iter().enumerate() {
+                            if tree.goes_left(i, f64::from(c)) {
+                                left_bins[b >> 6] |= 1 << (b & 63);
+                            }
+                        }
+                        super::split::Rule::Categorical { left_bins }
+                    }
+                }
+            })
+            .collect();
+        for r in 0..x.n_rows {
+            assert_eq!(
+                binned_leaf(tree, &rules, &data, r),
+                tree.leaf_of(|f| x.get(r, f)),
+                "row {r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rng_streams_are_reproducible_and_distinct() {
+    let a: Vec<u64> = (0..5)
+        .scan(Rng::new(9, 1), |r, _| Some(r.next_u64()))
+        .collect();
+    let b: Vec<u64> = (0..5)
+        .scan(Rng::new(9, 1), |r, _| Some(r.next_u64()))
+        .collect();
+    let c: Vec<u64> = (0..5)
+        .scan(Rng::new(9, 2), |r, _| Some(r.next_u64()))
+        .collect();
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let s = Rng::new(1, 1).sample(100, 10);
+    assert_eq!(s.len(), 10);
+    assert!(s.windows(2).all(|w| w[0] < w[1]) && s[9] < 100);
+}

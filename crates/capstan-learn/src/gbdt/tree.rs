@@ -66,7 +66,11 @@ impl Tree {
     ) -> usize {
         let cat_index = match categories {
             Some(codes) => {
-                let words = codes.iter().map(|&c| c as usize / 32 + 1).max().unwrap_or(0);
+                let words = codes
+                    .iter()
+                    .map(|&c| c as usize / 32 + 1)
+                    .max()
+                    .unwrap_or(0);
                 let start = self.cat_bitset.len();
                 self.cat_bitset.resize(start + words, 0);
                 for &c in codes {
@@ -163,13 +167,21 @@ impl Tree {
         }
         for i in 0..n {
             if self.split_feature[i] as usize >= n_features {
-                return Err(format!("node {i} splits on feature {} of {n_features}", self.split_feature[i]));
+                return Err(format!(
+                    "node {i} splits on feature {} of {n_features}",
+                    self.split_feature[i]
+                ));
             }
-            if self.cat_index[i] >= 0 && self.cat_index[i] as usize + 1 >= self.cat_boundaries.len() {
+            if self.cat_index[i] >= 0 && self.cat_index[i] as usize + 1 >= self.cat_boundaries.len()
+            {
                 return Err(format!("node {i} has no categorical bitset"));
             }
             for c in [self.left_child[i], self.right_child[i]] {
-                let ok = if c >= 0 { (c as usize) > i && (c as usize) < n } else { (!c as usize) <= n };
+                let ok = if c >= 0 {
+                    (c as usize) > i && (c as usize) < n
+                } else {
+                    (!c as usize) <= n
+                };
                 if !ok {
                     return Err(format!("node {i} has child {c} out of range"));
                 }

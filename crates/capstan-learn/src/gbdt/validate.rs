@@ -5,6 +5,17 @@ use capstan_frame::{FeatureKind, Matrix};
 use super::GbdtParams;
 use crate::{LearnError, Task};
 
+/// A value for a message: non-finite values in lowercase (`nan`, `inf`, `-inf`).
+fn show(v: f64) -> String {
+    if v.is_nan() {
+        "nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        format!("{v}")
+    }
+}
+
 fn param(name: &'static str, message: String) -> LearnError {
     LearnError::InvalidParam { name, message }
 }
@@ -13,7 +24,10 @@ fn non_negative(name: &'static str, v: f64) -> Result<(), LearnError> {
     if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
-        Err(param(name, format!("must be finite and >= 0, found {v}")))
+        Err(param(
+            name,
+            format!("must be finite and >= 0, found {}", show(v)),
+        ))
     }
 }
 
@@ -21,7 +35,7 @@ fn fraction(name: &'static str, v: f64) -> Result<(), LearnError> {
     if v > 0.0 && v <= 1.0 {
         Ok(())
     } else {
-        Err(param(name, format!("must be in (0, 1], found {v}")))
+        Err(param(name, format!("must be in (0, 1], found {}", show(v))))
     }
 }
 
@@ -35,11 +49,17 @@ fn at_least(name: &'static str, v: usize, min: usize) -> Result<(), LearnError> 
 
 pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> {
     if !(p.learning_rate.is_finite() && p.learning_rate > 0.0) {
-        return Err(param("learning_rate", format!("must be finite and > 0, found {}", p.learning_rate)));
+        return Err(param(
+            "learning_rate",
+            format!("must be finite and > 0, found {}", show(p.learning_rate)),
+        ));
     }
     at_least("num_leaves", p.num_leaves, 2)?;
     if p.num_leaves > 131_072 {
-        return Err(param("num_leaves", format!("must be at most 131072, found {}", p.num_leaves)));
+        return Err(param(
+            "num_leaves",
+            format!("must be at most 131072, found {}", p.num_leaves),
+        ));
     }
     if let Some(d) = p.max_depth {
         at_least("max_depth", d, 1)?;
@@ -51,7 +71,10 @@ pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> 
     non_negative("cat_smooth", p.cat_smooth)?;
     non_negative("cat_l2", p.cat_l2)?;
     if !(2..=255).contains(&p.max_bins) {
-        return Err(param("max_bins", format!("must be in 2..=255, found {}", p.max_bins)));
+        return Err(param(
+            "max_bins",
+            format!("must be in 2..=255, found {}", p.max_bins),
+        ));
     }
     fraction("feature_fraction", p.feature_fraction)?;
     fraction("bagging_fraction", p.bagging_fraction)?;
@@ -63,7 +86,10 @@ pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> 
     if let Some(r) = p.early_stopping_rounds {
         at_least("early_stopping_rounds", r, 1)?;
         if !has_valid {
-            return Err(param("early_stopping_rounds", "needs a validation set".into()));
+            return Err(param(
+                "early_stopping_rounds",
+                "needs a validation set".into(),
+            ));
         }
     }
     Ok(())
@@ -79,7 +105,11 @@ pub(crate) fn dataset(x: &Matrix, y: &[f64], task: Task, what: &str) -> Result<(
         return Err(data(format!("{what} set has zero rows")));
     }
     if x.n_rows > u32::MAX as usize {
-        return Err(data(format!("{what} set has {} rows, at most {} are supported", x.n_rows, u32::MAX)));
+        return Err(data(format!(
+            "{what} set has {} rows, at most {} are supported",
+            x.n_rows,
+            u32::MAX
+        )));
     }
     if x.data.len() != x.n_rows * x.n_cols || x.feature_kinds.len() != x.n_cols {
         return Err(data(format!(
@@ -91,19 +121,33 @@ pub(crate) fn dataset(x: &Matrix, y: &[f64], task: Task, what: &str) -> Result<(
         )));
     }
     if y.len() != x.n_rows {
-        return Err(data(format!("{what} set has {} rows but {} targets", x.n_rows, y.len())));
+        return Err(data(format!(
+            "{what} set has {} rows but {} targets",
+            x.n_rows,
+            y.len()
+        )));
     }
-    let name = |j: usize| x.feature_names.get(j).cloned().unwrap_or_else(|| format!("#{j}"));
+    let name = |j: usize| {
+        x.feature_names
+            .get(j)
+            .cloned()
+            .unwrap_or_else(|| format!("#{j}"))
+    };
     for (i, row) in x.data.chunks(x.n_cols.max(1)).enumerate() {
         for (j, &v) in row.iter().enumerate() {
             if v.is_infinite() {
-                return Err(data(format!("{what} feature '{}' is infinite at row {i}", name(j))));
+                return Err(data(format!(
+                    "{what} feature '{}' is infinite at row {i}",
+                    name(j)
+                )));
             }
             if let FeatureKind::Categorical { n_categories } = x.feature_kinds[j] {
-                if !v.is_nan() && !(v >= 0.0 && v.fract() == 0.0 && v < n_categories as f64) {
+                let valid_code = v >= 0.0 && v.fract() == 0.0 && v < n_categories as f64;
+                if !v.is_nan() && !valid_code {
                     return Err(data(format!(
-                        "{what} feature '{}' at row {i}: category code {v} is not an integer in 0..{n_categories}",
-                        name(j)
+                        "{what} feature '{}' at row {i}: category code {} is not an integer in 0..{n_categories}",
+                        name(j),
+                        show(v)
                     )));
                 }
             }
@@ -118,18 +162,24 @@ fn targets(y: &[f64], task: Task, what: &str) -> Result<(), LearnError> {
         Task::Binary => 2,
         Task::Multiclass { n_classes } => {
             if n_classes < 2 {
-                return Err(data(format!("multiclass needs at least 2 classes, found {n_classes}")));
+                return Err(data(format!(
+                    "multiclass needs at least 2 classes, found {n_classes}"
+                )));
             }
             n_classes
         }
     };
     for (i, &v) in y.iter().enumerate() {
         if !v.is_finite() {
-            return Err(data(format!("{what} target is not finite at row {i}: {v}")));
+            return Err(data(format!(
+                "{what} target is not finite at row {i}: {}",
+                show(v)
+            )));
         }
         if n_classes > 0 && !(v >= 0.0 && v.fract() == 0.0 && v < n_classes as f64) {
             return Err(data(format!(
-                "{what} target at row {i}: class index {v} is out of range 0..{n_classes}"
+                "{what} target at row {i}: class index {} is out of range 0..{n_classes}",
+                show(v)
             )));
         }
     }

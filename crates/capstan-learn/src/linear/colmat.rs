@@ -97,6 +97,23 @@ impl ColMatrix {
         }
     }
 
+    /// `X^T X`, row-major `p x p`; rows computed in parallel, each entry by one thread.
+    pub fn gram(&self) -> Vec<f64> {
+        let p = self.n_cols;
+        let rows: Vec<Vec<f64>> = (0..p)
+            .into_par_iter()
+            .map(|i| (i..p).map(|j| dot(self.col(i), self.col(j))).collect())
+            .collect();
+        let mut g = vec![0.0; p * p];
+        for (i, row) in rows.iter().enumerate() {
+            for (off, &v) in row.iter().enumerate() {
+                g[i * p + i + off] = v;
+                g[(i + off) * p + i] = v;
+            }
+        }
+        g
+    }
+
     /// `out[c * p + j] = sum_i x[i, j] * r[c * n + i]` (`X^T r` for `k` stacked vectors).
     pub fn xt_mul(&self, r: &[f64], k: usize, out: &mut [f64]) {
         let n = self.n_rows;

@@ -13,9 +13,12 @@
 //! Fitting is deterministic and bit-identical whatever the thread count: parallel kernels
 //! split work so that every output value is computed by one thread in a fixed order.
 
+mod cd_inner;
 mod cholesky;
+mod collinear;
 mod colmat;
 mod enet;
+mod hessian;
 mod logistic;
 mod newton;
 mod predict;

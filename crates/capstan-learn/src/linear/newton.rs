@@ -38,6 +38,9 @@ pub(super) fn minimize(prob: &Logistic, theta: &mut [f64], tol: f64, max_iter: u
         prob.hess_diag(&probs, &mut scratch, &mut diag);
         let step = conjugate_gradient(prob, &probs, &g, &diag, &mut scratch, &mut s_row);
         let slope: f64 = g.iter().zip(&step).map(|(a, b)| a * b).sum();
+        if std::env::var_os("CAPSTAN_DEBUG_LINEAR").is_some() {
+            eprintln!("newton {iter}: gmax {:.3e} f {f:.15} cg {}", max_abs(&g), CG_STEPS.with(|c| c.get()));
+        }
         if !(slope < 0.0) {
             break;
         }
@@ -99,6 +102,7 @@ fn conjugate_gradient(
     let mut s = vec![0.0; dim];
     let mut hd = vec![0.0; dim];
     for step in 0..max_steps {
+        CG_STEPS.with(|c| c.set(step + 1));
         prob.hess_vec(probs, &d, scratch, s_row, &mut hd);
         let curvature = dot(&d, &hd);
         let d_scale: f64 = d.iter().zip(diag).map(|(a, b)| a * a * b.max(0.0)).sum();
@@ -139,3 +143,5 @@ fn norm2(a: &[f64]) -> f64 {
 pub(super) fn max_abs(a: &[f64]) -> f64 {
     a.iter().fold(0.0, |m, v| m.max(v.abs()))
 }
+
+thread_local! { static CG_STEPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) }; }

@@ -3,8 +3,6 @@
 //! `intercept = mean(y) - mean(x) . w`, as scikit-learn does.
 
 use capstan_frame::Matrix;
-use rayon::prelude::*;
-
 use super::cholesky::Cholesky;
 use super::colmat::{ColMatrix, dot};
 use super::{FitInfo, LinearModel, LinearParams, Penalty, enet};
@@ -72,7 +70,7 @@ fn ridge(cols: &ColMatrix, y: &[f64], alpha: f64) -> Result<Vec<f64>, LearnError
     if p == 0 {
         return Ok(Vec::new());
     }
-    let gram = gram(cols);
+    let gram = cols.gram();
     let mut rhs = vec![0.0; p];
     cols.xt_mul(y, 1, &mut rhs);
     let scale: Vec<f64> = (0..p)
@@ -122,21 +120,4 @@ fn refined_solve(chol: &Cholesky, a: &[f64], b: &[f64]) -> Vec<f64> {
     let du = chol.solve(&resid);
     u.iter_mut().zip(du).for_each(|(u, d)| *u += d);
     u
-}
-
-/// `X^T X`, row-major `p x p`; rows computed in parallel, each entry by one thread.
-fn gram(cols: &ColMatrix) -> Vec<f64> {
-    let p = cols.n_cols;
-    let rows: Vec<Vec<f64>> = (0..p)
-        .into_par_iter()
-        .map(|i| (i..p).map(|j| dot(cols.col(i), cols.col(j))).collect())
-        .collect();
-    let mut g = vec![0.0; p * p];
-    for (i, row) in rows.iter().enumerate() {
-        for (off, &v) in row.iter().enumerate() {
-            g[i * p + i + off] = v;
-            g[(i + off) * p + i] = v;
-        }
-    }
-    g
 }

@@ -1,0 +1,67 @@
+//! Same data, params and seed give a bit-identical model whatever the thread count, and the
+//! model survives a JSON round trip exactly.
+
+#[path = "gbdt_support.rs"]
+mod support;
+
+use capstan_learn::Model;
+use capstan_learn::gbdt::{self, GbdtModel, GbdtParams};
+use support::*;
+
+fn fit_with_threads(threads: usize, d: &Dataset, rows: &[usize], params: &GbdtParams) -> GbdtModel {
+    let (x, y) = subset(d, rows);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    pool.install(|| gbdt::fit((&x, &y), None, d.task, params, &mut |_| {}).expect("fit"))
+}
+
+#[test]
+fn model_is_bit_identical_for_1_2_and_3_threads() {
+    let d = load("adult");
+    let (train, _) = split(d.x.n_rows, 0.6, 1);
+    let params = GbdtParams {
+        n_trees: 20,
+        num_leaves: 63,
+        feature_fraction: 0.8,
+        bagging_fraction: 0.7,
+        bagging_freq: 1,
+        seed: 5,
+        ..GbdtParams::default()
+    };
+    let json: Vec<String> = [1, 2, 3]
+        .iter()
+        .map(|&t| serde_json::to_string(&fit_with_threads(t, &d, &train, &params)).expect("json"))
+        .collect();
+    assert_eq!(json[0], json[1], "1 vs 2 threads");
+    assert_eq!(json[0], json[2], "1 vs 3 threads");
+    let other_seed = GbdtParams { seed: 6, ..params };
+    let different =
+        serde_json::to_string(&fit_with_threads(2, &d, &train, &other_seed)).expect("json");
+    assert_ne!(
+        json[0], different,
+        "the seed should change bagging and feature sampling"
+    );
+}
+
+#[test]
+fn model_round_trips_through_json_exactly() {
+    let d = load("california_housing");
+    let (train, test) = split(d.x.n_rows, 0.5, 3);
+    let model = fit_with_threads(
+        2,
+        &d,
+        &train,
+        &GbdtParams {
+            n_trees: 30,
+            ..GbdtParams::default()
+        },
+    );
+    let text = serde_json::to_string(&Model::Gbdt(model.clone())).expect("json");
+    let back: Model = serde_json::from_str(&text).expect("parse");
+    assert_eq!(back, Model::Gbdt(model.clone()));
+    let (xte, _) = subset(&d, &test);
+    assert_eq!(back.predict(&xte), model.predict(&xte));
+    assert!(model.validate().is_ok());
+}
