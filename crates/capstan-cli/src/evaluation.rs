@@ -41,11 +41,16 @@ pub fn mean(folds: &[MetricMap]) -> MetricMap {
             e.1 += 1;
         }
     }
-    sums.into_iter().map(|(k, (sum, n))| (k, sum / n as f64)).collect()
+    sums.into_iter()
+        .map(|(k, (sum, n))| (k, sum / n as f64))
+        .collect()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub fn now_rfc3339() -> String {

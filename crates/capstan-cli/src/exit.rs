@@ -45,7 +45,10 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
     if bad_input {
         return BAD_INPUT;
     }
-    if err.chain().any(|c| c.is::<BundleError>() || c.is::<StoreError>()) {
+    if err
+        .chain()
+        .any(|c| c.is::<BundleError>() || c.is::<StoreError>())
+    {
         return BAD_MODEL;
     }
     FAILURE

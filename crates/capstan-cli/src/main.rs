@@ -19,7 +19,13 @@ use capstan_cli::exit;
 #[command(name = "capstan", version, verbatim_doc_comment)]
 struct Cli {
     /// The tracking store directory (runs database and artifacts)
-    #[arg(long, global = true, env = "CAPSTAN_STORE", default_value = ".capstan", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "CAPSTAN_STORE",
+        default_value = ".capstan",
+        value_name = "DIR"
+    )]
     store: PathBuf,
     /// Worker threads for training and prediction [default: all cores]
     #[arg(long, global = true, env = "CAPSTAN_THREADS")]
@@ -47,7 +53,10 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
             eprintln!("error: cannot start {n} threads: {e}");
             std::process::exit(exit::FAILURE);
         }

@@ -48,7 +48,9 @@ pub fn encode(frame: &Frame, name: &str, forced: Option<TaskName>, source: &str)
     let col = require_column(frame, name, source)?;
     let rows: Vec<usize> = (0..col.len()).filter(|&i| !col.is_null(i)).collect();
     if rows.is_empty() {
-        return Err(input_error(format!("{source}: target column '{name}' has no values")));
+        return Err(input_error(format!(
+            "{source}: target column '{name}' has no values"
+        )));
     }
     let task_name = match forced {
         Some(t) => t,
@@ -62,8 +64,17 @@ pub fn encode(frame: &Frame, name: &str, forced: Option<TaskName>, source: &str)
                     col.dtype()
                 )));
             }
-            let y = rows.iter().map(|&i| col.f64_at(i).unwrap_or(f64::NAN)).collect();
-            Ok(Target { name: name.to_string(), task: Task::Regression, classes: Vec::new(), y, rows })
+            let y = rows
+                .iter()
+                .map(|&i| col.f64_at(i).unwrap_or(f64::NAN))
+                .collect();
+            Ok(Target {
+                name: name.to_string(),
+                task: Task::Regression,
+                classes: Vec::new(),
+                y,
+                rows,
+            })
         }
         TaskName::Binary | TaskName::Multiclass => {
             let classes = class_labels(col, &rows);
@@ -82,10 +93,18 @@ pub fn encode(frame: &Frame, name: &str, forced: Option<TaskName>, source: &str)
             let task = if classes.len() == 2 {
                 Task::Binary
             } else {
-                Task::Multiclass { n_classes: classes.len() }
+                Task::Multiclass {
+                    n_classes: classes.len(),
+                }
             };
             let y = encode_labels(col, &rows, &classes, name, source)?;
-            Ok(Target { name: name.to_string(), task, classes, y, rows })
+            Ok(Target {
+                name: name.to_string(),
+                task,
+                classes,
+                y,
+                rows,
+            })
         }
     }
 }

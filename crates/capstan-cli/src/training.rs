@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use capstan_bundle::{Bundle, Lineage, Manifest, TargetInfo, FORMAT_VERSION};
+use capstan_bundle::{Bundle, FORMAT_VERSION, Lineage, Manifest, TargetInfo};
 use capstan_features::{FittedPipeline, PipelineMode};
 use capstan_frame::{Frame, Matrix, ReadOptions, Schema};
-use capstan_learn::{gbdt, linear, Model, Predictions, Task};
+use capstan_learn::{Model, Predictions, Task, gbdt, linear};
 
 use crate::config::{ModelKind, SplitMethod, TrainConfig};
 use crate::evaluation::{self, MetricMap};
@@ -44,8 +44,9 @@ pub enum Progress {
 pub fn read_options(cfg: &TrainConfig) -> Result<ReadOptions> {
     let mut opts = ReadOptions::default();
     if let Some(d) = cfg.delimiter {
-        opts.delimiter = u8::try_from(d)
-            .map_err(|_| input_error(format!("delimiter '{d}' must be a single ASCII character")))?;
+        opts.delimiter = u8::try_from(d).map_err(|_| {
+            input_error(format!("delimiter '{d}' must be a single ASCII character"))
+        })?;
     }
     if let Some(path) = &cfg.schema {
         opts.schema = Some(Schema::from_json_file(path)?);
@@ -55,14 +56,12 @@ pub fn read_options(cfg: &TrainConfig) -> Result<ReadOptions> {
 
 pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<TrainOutcome> {
     let started_at = evaluation::now_rfc3339();
-    let data_path = cfg
-        .data
-        .as_deref()
-        .ok_or_else(|| input_error("no training data: pass --data FILE or set `data` in the config"))?;
-    let target_name = cfg
-        .target
-        .as_deref()
-        .ok_or_else(|| input_error("no target: pass --target COLUMN or set `target` in the config"))?;
+    let data_path = cfg.data.as_deref().ok_or_else(|| {
+        input_error("no training data: pass --data FILE or set `data` in the config")
+    })?;
+    let target_name = cfg.target.as_deref().ok_or_else(|| {
+        input_error("no target: pass --target COLUMN or set `target` in the config")
+    })?;
     let source = data_path.display().to_string();
     validate_config(cfg)?;
 
@@ -78,7 +77,11 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
             frame.n_rows() - target.rows.len()
         ));
     }
-    let frame = if target.rows.len() < frame.n_rows() { frame.take(&target.rows) } else { frame };
+    let frame = if target.rows.len() < frame.n_rows() {
+        frame.take(&target.rows)
+    } else {
+        frame
+    };
     let min_rows = 10;
     if frame.n_rows() < min_rows {
         return Err(input_error(format!(
@@ -109,7 +112,10 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     progress(Progress::Stage("evaluating"));
     let mut metrics = BTreeMap::new();
     let p_train = fitted.model.predict(&x_train);
-    metrics.insert("train".to_string(), evaluation::score(target.task, &y_train, &p_train)?);
+    metrics.insert(
+        "train".to_string(),
+        evaluation::score(target.task, &y_train, &p_train)?,
+    );
     if let Some(valid) = fitted.valid_metrics {
         metrics.insert("valid".to_string(), valid);
     }
@@ -152,7 +158,11 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     let n_features = x_train.n_cols;
     let test_rows = split.test.iter().map(|&i| target.rows[i]).collect();
     Ok(TrainOutcome {
-        bundle: Bundle { manifest, pipeline, model: fitted.model },
+        bundle: Bundle {
+            manifest,
+            pipeline,
+            model: fitted.model,
+        },
         metrics,
         cv_folds,
         test_rows,
@@ -169,14 +179,20 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
 fn validate_config(cfg: &TrainConfig) -> Result<()> {
     let f = cfg.split.test_fraction;
     if !(0.0..1.0).contains(&f) {
-        return Err(input_error(format!("split.test_fraction must be in [0, 1), found {f}")));
+        return Err(input_error(format!(
+            "split.test_fraction must be in [0, 1), found {f}"
+        )));
     }
     let v = cfg.split.valid_fraction;
     if !(v > 0.0 && v < 1.0) {
-        return Err(input_error(format!("split.valid_fraction must be in (0, 1), found {v}")));
+        return Err(input_error(format!(
+            "split.valid_fraction must be in (0, 1), found {v}"
+        )));
     }
     if cfg.split.cv_folds == 1 {
-        return Err(input_error("split.cv_folds must be 0 (off) or at least 2, found 1"));
+        return Err(input_error(
+            "split.cv_folds must be 0 (off) or at least 2, found 1",
+        ));
     }
     Ok(())
 }
@@ -190,7 +206,10 @@ fn make_split(
     let n = frame.n_rows();
     let test_fraction = cfg.split.test_fraction;
     if test_fraction == 0.0 {
-        return Ok(capstan_eval::Split { train: (0..n).collect(), test: Vec::new() });
+        return Ok(capstan_eval::Split {
+            train: (0..n).collect(),
+            test: Vec::new(),
+        });
     }
     let split = match cfg.split.method {
         SplitMethod::Random => {
@@ -257,18 +276,29 @@ fn fit_model(
     match cfg.model {
         ModelKind::Linear => {
             let model = linear::fit(x, y, task, &cfg.linear).context("linear model")?;
-            Ok(Fitted { model: Model::Linear(model), valid_metrics: None, best_iteration: None })
+            Ok(Fitted {
+                model: Model::Linear(model),
+                valid_metrics: None,
+                best_iteration: None,
+            })
         }
         ModelKind::Gbdt => {
             let mut params = cfg.gbdt.clone();
             params.seed = cfg.seed;
             let total = params.n_trees;
             let mut report = |it: gbdt::Iteration| {
-                progress(Progress::Iteration { done: it.iteration + 1, total })
+                progress(Progress::Iteration {
+                    done: it.iteration + 1,
+                    total,
+                })
             };
             if params.early_stopping_rounds.is_none() {
                 let model = gbdt::fit((x, y), None, task, &params, &mut report).context("gbdt")?;
-                return Ok(Fitted { model: Model::Gbdt(model), valid_metrics: None, best_iteration: None });
+                return Ok(Fitted {
+                    model: Model::Gbdt(model),
+                    valid_metrics: None,
+                    best_iteration: None,
+                });
             }
             // Early stopping watches a validation part carved out of the training rows.
             let strata = match task {
@@ -285,11 +315,21 @@ fn fit_model(
             let y_fit: Vec<f64> = split.train.iter().map(|&i| y[i]).collect();
             let x_valid = x.take_rows(&split.test);
             let y_valid: Vec<f64> = split.test.iter().map(|&i| y[i]).collect();
-            let model = gbdt::fit((&x_fit, &y_fit), Some((&x_valid, &y_valid)), task, &params, &mut report)
-                .context("gbdt")?;
+            let model = gbdt::fit(
+                (&x_fit, &y_fit),
+                Some((&x_valid, &y_valid)),
+                task,
+                &params,
+                &mut report,
+            )
+            .context("gbdt")?;
             let valid = evaluation::score(task, &y_valid, &model.predict(&x_valid))?;
             let best = model.best_iteration;
-            Ok(Fitted { model: Model::Gbdt(model), valid_metrics: Some(valid), best_iteration: best })
+            Ok(Fitted {
+                model: Model::Gbdt(model),
+                valid_metrics: Some(valid),
+                best_iteration: best,
+            })
         }
     }
 }
@@ -305,7 +345,13 @@ fn cross_validate(
         Task::Regression => None,
         _ => Some(y.iter().map(|&v| v as usize).collect::<Vec<_>>()),
     };
-    let folds = capstan_eval::kfold(frame.n_rows(), cfg.split.cv_folds, cfg.seed, true, strata.as_deref())?;
+    let folds = capstan_eval::kfold(
+        frame.n_rows(),
+        cfg.split.cv_folds,
+        cfg.seed,
+        true,
+        strata.as_deref(),
+    )?;
     let mut out = Vec::with_capacity(folds.len());
     for fold in &folds {
         progress(Progress::Stage("cross-validating"));
@@ -317,7 +363,11 @@ fn cross_validate(
         let y_fit: Vec<f64> = fold.train.iter().map(|&i| y[i]).collect();
         let y_held: Vec<f64> = fold.test.iter().map(|&i| y[i]).collect();
         let fitted = fit_model(cfg, target.task, &x_fit, &y_fit, &mut |_| {})?;
-        out.push(evaluation::score(target.task, &y_held, &fitted.model.predict(&x_held))?);
+        out.push(evaluation::score(
+            target.task,
+            &y_held,
+            &fitted.model.predict(&x_held),
+        )?);
     }
     Ok(out)
 }

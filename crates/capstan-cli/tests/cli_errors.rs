@@ -19,13 +19,22 @@ fn assert_fails(dir: &Path, args: &[&str], code: i32, needles: &[&str]) {
     let run = capstan(dir, args);
     assert_eq!(run.code, code, "args {args:?}\nstderr: {}", run.stderr);
     for needle in needles {
-        assert!(run.stderr.contains(needle), "stderr lacks '{needle}': {}", run.stderr);
+        assert!(
+            run.stderr.contains(needle),
+            "stderr lacks '{needle}': {}",
+            run.stderr
+        );
     }
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     let after = files_under(&dir.join("store"));
-    let new_artifacts: Vec<_> = after.iter().filter(|p| !before.contains(p) && !p.ends_with("capstan.db")).collect();
+    let new_artifacts: Vec<_> = after
+        .iter()
+        .filter(|p| !before.contains(p) && !p.ends_with("capstan.db"))
+        .collect();
     assert!(
-        new_artifacts.iter().all(|p| p.extension().is_some_and(|e| e == "db-wal" || e == "db-shm")),
+        new_artifacts.iter().all(|p| p
+            .extension()
+            .is_some_and(|e| e == "db-wal" || e == "db-shm")),
         "left behind: {new_artifacts:?}"
     );
 }
@@ -46,16 +55,36 @@ fn run_count(dir: &Path) -> usize {
 fn training_input_errors() {
     let dir = tempdir("train-errors");
     let telco = telco();
-    assert_fails(&dir, &["train", "--data", s(&telco), "--target", "chrun"], BAD_INPUT, &["target column 'chrun' not found", "did you mean 'churn'"]);
-    assert_fails(&dir, &["train", "--data", s(&telco)], BAD_INPUT, &["no target"]);
+    assert_fails(
+        &dir,
+        &["train", "--data", s(&telco), "--target", "chrun"],
+        BAD_INPUT,
+        &["target column 'chrun' not found", "did you mean 'churn'"],
+    );
+    assert_fails(
+        &dir,
+        &["train", "--data", s(&telco)],
+        BAD_INPUT,
+        &["no target"],
+    );
 
     let empty = dir.join("empty.csv");
     std::fs::write(&empty, "").expect("write");
-    assert_fails(&dir, &["train", "--data", s(&empty), "--target", "y"], BAD_INPUT, &["empty.csv", "empty"]);
+    assert_fails(
+        &dir,
+        &["train", "--data", s(&empty), "--target", "y"],
+        BAD_INPUT,
+        &["empty.csv", "empty"],
+    );
 
     let ragged = dir.join("ragged.csv");
     std::fs::write(&ragged, "a,b,y\n1,2,0\n3,4\n5,6,1\n").expect("write");
-    assert_fails(&dir, &["train", "--data", s(&ragged), "--target", "y"], BAD_INPUT, &["ragged.csv", "row 3", "expected 3 fields"]);
+    assert_fails(
+        &dir,
+        &["train", "--data", s(&ragged), "--target", "y"],
+        BAD_INPUT,
+        &["ragged.csv", "row 3", "expected 3 fields"],
+    );
 
     // A non-numeric value in a column the schema says is numeric names the row and column.
     let bad = dir.join("bad.csv");
@@ -67,22 +96,63 @@ fn training_input_errors() {
     assert_eq!(infer.code, 0, "{}", infer.stderr);
     assert_fails(
         &dir,
-        &["train", "--data", s(&bad), "--target", "churn", "--schema", s(&schema)],
+        &[
+            "train",
+            "--data",
+            s(&bad),
+            "--target",
+            "churn",
+            "--schema",
+            s(&schema),
+        ],
         BAD_INPUT,
-        &["bad.csv", "row 2", "column 'total_charges'", "expected float", "'abc'"],
+        &[
+            "bad.csv",
+            "row 2",
+            "column 'total_charges'",
+            "expected float",
+            "'abc'",
+        ],
     );
 
     let missing = dir.join("nope.csv");
-    assert_fails(&dir, &["train", "--data", s(&missing), "--target", "y"], BAD_INPUT, &["nope.csv"]);
+    assert_fails(
+        &dir,
+        &["train", "--data", s(&missing), "--target", "y"],
+        BAD_INPUT,
+        &["nope.csv"],
+    );
 
     let config = dir.join("bad.toml");
     std::fs::write(&config, "[gbdt]\nn_treez = 3\n").expect("write");
-    assert_fails(&dir, &["train", "--config", s(&config), "--data", s(&telco), "--target", "churn"], BAD_INPUT, &["bad.toml", "n_treez"]);
+    assert_fails(
+        &dir,
+        &[
+            "train",
+            "--config",
+            s(&config),
+            "--data",
+            s(&telco),
+            "--target",
+            "churn",
+        ],
+        BAD_INPUT,
+        &["bad.toml", "n_treez"],
+    );
 
     let out = dir.join("model.capstan");
     assert_fails(
         &dir,
-        &["train", "--data", s(&telco), "--target", "churn", "--learning-rate=-1", "--out", s(&out)],
+        &[
+            "train",
+            "--data",
+            s(&telco),
+            "--target",
+            "churn",
+            "--learning-rate=-1",
+            "--out",
+            s(&out),
+        ],
         BAD_INPUT,
         &["learning_rate"],
     );
@@ -95,7 +165,20 @@ fn predict_and_model_errors() {
     let dir = tempdir("predict-errors");
     let telco = telco();
     let model = dir.join("model.capstan");
-    let train = capstan(&dir, &["train", "--data", s(&telco), "--target", "churn", "--n-trees", "5", "--out", s(&model)]);
+    let train = capstan(
+        &dir,
+        &[
+            "train",
+            "--data",
+            s(&telco),
+            "--target",
+            "churn",
+            "--n-trees",
+            "5",
+            "--out",
+            s(&model),
+        ],
+    );
     assert_eq!(train.code, 0, "{}", train.stderr);
     let out = dir.join("scores.csv");
 
@@ -111,13 +194,43 @@ fn predict_and_model_errors() {
         .collect();
     let no_tenure = dir.join("no_tenure.csv");
     std::fs::write(&no_tenure, without_tenure).expect("write");
-    assert_fails(&dir, &["predict", "--model", s(&model), "--data", s(&no_tenure), "--out", s(&out)], BAD_INPUT, &["tenure"]);
+    assert_fails(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            s(&model),
+            "--data",
+            s(&no_tenure),
+            "--out",
+            s(&out),
+        ],
+        BAD_INPUT,
+        &["tenure"],
+    );
     assert!(!out.exists());
 
     // A value of the wrong type in a numeric training column names row and column.
     let bad = dir.join("bad.csv");
-    std::fs::write(&bad, text.replacen(",1,No,No phone service", ",one,No,No phone service", 1)).expect("write");
-    assert_fails(&dir, &["predict", "--model", s(&model), "--data", s(&bad), "--out", s(&out)], BAD_INPUT, &["row 2", "column 'tenure'", "'one'"]);
+    std::fs::write(
+        &bad,
+        text.replacen(",1,No,No phone service", ",one,No,No phone service", 1),
+    )
+    .expect("write");
+    assert_fails(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            s(&model),
+            "--data",
+            s(&bad),
+            "--out",
+            s(&out),
+        ],
+        BAD_INPUT,
+        &["row 2", "column 'tenure'", "'one'"],
+    );
     assert!(!out.exists());
 
     // Corrupt, truncated and non-bundle files.
@@ -127,16 +240,77 @@ fn predict_and_model_errors() {
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x20;
     std::fs::write(&corrupt, flipped).expect("write");
-    assert_fails(&dir, &["predict", "--model", s(&corrupt), "--data", s(&telco), "--out", s(&out)], BAD_MODEL, &["corrupt.capstan", "checksum"]);
+    assert_fails(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            s(&corrupt),
+            "--data",
+            s(&telco),
+            "--out",
+            s(&out),
+        ],
+        BAD_MODEL,
+        &["corrupt.capstan", "checksum"],
+    );
     let truncated = dir.join("truncated.capstan");
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).expect("write");
-    assert_fails(&dir, &["predict", "--model", s(&truncated), "--data", s(&telco), "--out", s(&out)], BAD_MODEL, &["truncated.capstan"]);
-    assert_fails(&dir, &["predict", "--model", s(&telco), "--data", s(&telco), "--out", s(&out)], BAD_MODEL, &["not a capstan model bundle"]);
-    assert_fails(&dir, &["predict", "--model", "0123456789ab", "--data", s(&telco), "--out", s(&out)], BAD_MODEL, &["0123456789ab"]);
+    assert_fails(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            s(&truncated),
+            "--data",
+            s(&telco),
+            "--out",
+            s(&out),
+        ],
+        BAD_MODEL,
+        &["truncated.capstan"],
+    );
+    assert_fails(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            s(&telco),
+            "--data",
+            s(&telco),
+            "--out",
+            s(&out),
+        ],
+        BAD_MODEL,
+        &["not a capstan model bundle"],
+    );
+    assert_fails(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            "0123456789ab",
+            "--data",
+            s(&telco),
+            "--out",
+            s(&out),
+        ],
+        BAD_MODEL,
+        &["0123456789ab"],
+    );
     assert!(!out.exists());
 
     // Evaluate with an unknown class label names the row.
     let relabelled = dir.join("relabelled.csv");
-    std::fs::write(&relabelled, text.replacen(",29.85,29.85,0", ",29.85,29.85,maybe", 1)).expect("write");
-    assert_fails(&dir, &["evaluate", "--model", s(&model), "--data", s(&relabelled)], BAD_INPUT, &["row 2", "unknown class 'maybe'"]);
+    std::fs::write(
+        &relabelled,
+        text.replacen(",29.85,29.85,0", ",29.85,29.85,maybe", 1),
+    )
+    .expect("write");
+    assert_fails(
+        &dir,
+        &["evaluate", "--model", s(&model), "--data", s(&relabelled)],
+        BAD_INPUT,
+        &["row 2", "unknown class 'maybe'"],
+    );
 }

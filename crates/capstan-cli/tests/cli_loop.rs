@@ -9,12 +9,26 @@ fn train_predict_evaluate_on_bundled_telco() {
     let dir = tempdir("loop");
     let data = telco();
     let data = data.to_str().expect("utf-8 path");
-    let train = capstan(&dir, &["train", "--data", data, "--target", "churn", "--n-trees", "30", "--json"]);
+    let train = capstan(
+        &dir,
+        &[
+            "train",
+            "--data",
+            data,
+            "--target",
+            "churn",
+            "--n-trees",
+            "30",
+            "--json",
+        ],
+    );
     assert_eq!(train.code, 0, "train failed: {}", train.stderr);
     let report: serde_json::Value = serde_json::from_str(&train.stdout).expect("json report");
     let run_id = report["run_id"].as_str().expect("run id").to_string();
     assert_eq!(report["task"], "binary");
-    let auc = report["metrics"]["test"]["roc_auc"].as_f64().expect("test auc");
+    let auc = report["metrics"]["test"]["roc_auc"]
+        .as_f64()
+        .expect("test auc");
     assert!(auc > 0.80 && auc < 0.95, "telco test AUC {auc}");
 
     let list = capstan(&dir, &["runs", "list"]);
@@ -27,21 +41,40 @@ fn train_predict_evaluate_on_bundled_telco() {
     assert_eq!(run["id"], run_id.as_str());
 
     let out = dir.join("scores.csv");
-    let predict = capstan(&dir, &["predict", "--model", &run_id, "--data", data, "--out", out.to_str().expect("utf-8")]);
+    let predict = capstan(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            &run_id,
+            "--data",
+            data,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+    );
     assert_eq!(predict.code, 0, "{}", predict.stderr);
     let text = std::fs::read_to_string(&out).expect("predictions written");
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("prediction,proba_0,proba_1"));
     assert_eq!(lines.count(), 7043);
 
-    let eval = capstan(&dir, &["evaluate", "--model", &run_id, "--data", data, "--json"]);
+    let eval = capstan(
+        &dir,
+        &["evaluate", "--model", &run_id, "--data", data, "--json"],
+    );
     assert_eq!(eval.code, 0, "{}", eval.stderr);
     let metrics: serde_json::Value = serde_json::from_str(&eval.stdout).expect("eval json");
     assert_eq!(metrics["rows"], 7043);
     assert!(metrics["metrics"]["roc_auc"].as_f64().expect("auc") > 0.8);
 
     // A second run with the linear model, then compare the two.
-    let lin = capstan(&dir, &["train", "--data", data, "--target", "churn", "--model", "linear", "--json"]);
+    let lin = capstan(
+        &dir,
+        &[
+            "train", "--data", data, "--target", "churn", "--model", "linear", "--json",
+        ],
+    );
     assert_eq!(lin.code, 0, "{}", lin.stderr);
     let lin_id = serde_json::from_str::<serde_json::Value>(&lin.stdout).expect("json")["run_id"]
         .as_str()
@@ -64,7 +97,17 @@ fn config_file_sets_everything_and_flags_override() {
         ),
     )
     .expect("write config");
-    let run = capstan(&dir, &["train", "--config", config.to_str().expect("utf-8"), "--n-trees", "10", "--json"]);
+    let run = capstan(
+        &dir,
+        &[
+            "train",
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--n-trees",
+            "10",
+            "--json",
+        ],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
     assert_eq!(report["cv_folds"].as_array().expect("folds").len(), 3);
@@ -91,7 +134,8 @@ fn help_teaches_the_loop() {
 #[test]
 fn parquet_and_json_lines_in_time_split_and_parquet_out() {
     let dir = tempdir("formats");
-    let frame = capstan_frame::read(&telco(), &capstan_frame::ReadOptions::default()).expect("read telco");
+    let frame =
+        capstan_frame::read(&telco(), &capstan_frame::ReadOptions::default()).expect("read telco");
     let parquet = dir.join("telco.parquet");
     let jsonl = dir.join("telco.jsonl");
     capstan_frame::write(&frame, &parquet).expect("write parquet");
@@ -100,7 +144,20 @@ fn parquet_and_json_lines_in_time_split_and_parquet_out() {
 
     let train = capstan(
         &dir,
-        &["train", "--data", &s(&parquet), "--target", "churn", "--n-trees", "10", "--split", "time", "--time-column", "tenure", "--json"],
+        &[
+            "train",
+            "--data",
+            &s(&parquet),
+            "--target",
+            "churn",
+            "--n-trees",
+            "10",
+            "--split",
+            "time",
+            "--time-column",
+            "tenure",
+            "--json",
+        ],
     );
     assert_eq!(train.code, 0, "{}", train.stderr);
     let report: serde_json::Value = serde_json::from_str(&train.stdout).expect("json");
@@ -108,9 +165,23 @@ fn parquet_and_json_lines_in_time_split_and_parquet_out() {
     let id = report["run_id"].as_str().expect("id").to_string();
 
     let out = dir.join("scores.parquet");
-    let predict = capstan(&dir, &["predict", "--model", &id, "--data", &s(&jsonl), "--out", &s(&out), "--keep", "tenure"]);
+    let predict = capstan(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            &id,
+            "--data",
+            &s(&jsonl),
+            "--out",
+            &s(&out),
+            "--keep",
+            "tenure",
+        ],
+    );
     assert_eq!(predict.code, 0, "{}", predict.stderr);
-    let scores = capstan_frame::read(&out, &capstan_frame::ReadOptions::default()).expect("read scores");
+    let scores =
+        capstan_frame::read(&out, &capstan_frame::ReadOptions::default()).expect("read scores");
     assert_eq!(scores.n_rows(), 7043);
     let names: Vec<&str> = scores.schema().names().collect();
     assert_eq!(names, ["tenure", "prediction", "proba_0", "proba_1"]);
@@ -126,18 +197,41 @@ fn parquet_and_json_lines_in_time_split_and_parquet_out() {
 fn regression_and_multiclass_targets_are_inferred() {
     let dir = tempdir("tasks");
     let csv = dir.join("reg.csv");
-    let frame = capstan_frame::read(&telco(), &capstan_frame::ReadOptions::default()).expect("read telco");
+    let frame =
+        capstan_frame::read(&telco(), &capstan_frame::ReadOptions::default()).expect("read telco");
     capstan_frame::write(&frame, &csv).expect("write");
     let s = csv.to_str().expect("utf-8");
-    let reg = capstan(&dir, &["train", "--data", s, "--target", "monthly_charges", "--n-trees", "20", "--json"]);
+    let reg = capstan(
+        &dir,
+        &[
+            "train",
+            "--data",
+            s,
+            "--target",
+            "monthly_charges",
+            "--n-trees",
+            "20",
+            "--json",
+        ],
+    );
     assert_eq!(reg.code, 0, "{}", reg.stderr);
     let report: serde_json::Value = serde_json::from_str(&reg.stdout).expect("json");
     assert_eq!(report["task"], "regression");
     assert!(report["metrics"]["test"]["r2"].as_f64().expect("r2") > 0.9);
 
-    let multi = capstan(&dir, &["train", "--data", s, "--target", "contract", "--model", "linear", "--json"]);
+    let multi = capstan(
+        &dir,
+        &[
+            "train", "--data", s, "--target", "contract", "--model", "linear", "--json",
+        ],
+    );
     assert_eq!(multi.code, 0, "{}", multi.stderr);
     let report: serde_json::Value = serde_json::from_str(&multi.stdout).expect("json");
     assert_eq!(report["task"], "multiclass");
-    assert!(report["metrics"]["test"]["accuracy"].as_f64().expect("accuracy") > 0.6);
+    assert!(
+        report["metrics"]["test"]["accuracy"]
+            .as_f64()
+            .expect("accuracy")
+            > 0.6
+    );
 }

@@ -49,7 +49,12 @@ fn reloaded_bundle_reproduces_evaluation_predictions_bit_for_bit() {
         let test = frame.take(&outcome.test_rows);
         let served = reloaded.predict(&test).expect("predict");
         assert_eq!(served.n_rows, outcome.test_rows.len());
-        assert_eq!(bits(&served.values), bits(&outcome.test_predictions.values), "{}", model.name());
+        assert_eq!(
+            bits(&served.values),
+            bits(&outcome.test_predictions.values),
+            "{}",
+            model.name()
+        );
     }
 }
 
@@ -59,11 +64,17 @@ fn same_data_config_seed_give_same_model_bytes_with_1_and_2_threads() {
         let cfg = config(model);
         let one = train_with_threads(&cfg, 1);
         let two = train_with_threads(&cfg, 2);
-        assert_eq!(one.bundle.model_sha256().expect("hash"), two.bundle.model_sha256().expect("hash"));
+        assert_eq!(
+            one.bundle.model_sha256().expect("hash"),
+            two.bundle.model_sha256().expect("hash")
+        );
         assert_eq!(one.metrics, two.metrics);
         let mut other_seed = cfg.clone();
         other_seed.seed += 1;
         let three = train_with_threads(&other_seed, 2);
-        assert_ne!(one.bundle.model_sha256().expect("hash"), three.bundle.model_sha256().expect("hash"));
+        assert_ne!(
+            one.bundle.model_sha256().expect("hash"),
+            three.bundle.model_sha256().expect("hash")
+        );
     }
 }

@@ -34,20 +34,34 @@ pub fn run(args: &EvaluateArgs, store_dir: &Path) -> Result<()> {
     let col = target::require_column(&frame, &info.name, &source)?;
     let rows: Vec<usize> = (0..col.len()).filter(|&i| !col.is_null(i)).collect();
     if rows.is_empty() {
-        return Err(input_error(format!("{source}: target column '{}' has no values", info.name)));
+        return Err(input_error(format!(
+            "{source}: target column '{}' has no values",
+            info.name
+        )));
     }
     let y = match info.task {
-        Task::Regression => rows.iter().map(|&i| col.f64_at(i).unwrap_or(f64::NAN)).collect(),
+        Task::Regression => rows
+            .iter()
+            .map(|&i| col.f64_at(i).unwrap_or(f64::NAN))
+            .collect(),
         _ => target::encode_labels(col, &rows, &info.classes, &info.name, &source)?,
     };
-    let frame = if rows.len() < frame.n_rows() { frame.take(&rows) } else { frame };
+    let frame = if rows.len() < frame.n_rows() {
+        frame.take(&rows)
+    } else {
+        frame
+    };
     let predictions = bundle.predict(&frame)?;
     let metrics = evaluation::score(info.task, &y, &predictions)?;
     if args.json {
-        let report = serde_json::json!({ "rows": rows.len(), "task": info.task.name(), "metrics": metrics });
+        let report =
+            serde_json::json!({ "rows": rows.len(), "task": info.task.name(), "metrics": metrics });
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        let body: Vec<Vec<String>> = metrics.iter().map(|(k, v)| vec![k.clone(), table::metric(*v)]).collect();
+        let body: Vec<Vec<String>> = metrics
+            .iter()
+            .map(|(k, v)| vec![k.clone(), table::metric(*v)])
+            .collect();
         println!("{} rows, task {}", rows.len(), info.task.name());
         print!("{}", table::render(&["metric", "value"], &body));
     }

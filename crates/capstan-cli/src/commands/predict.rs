@@ -38,8 +38,9 @@ pub fn read_for_bundle(bundle: &Bundle, path: &Path, delimiter: Option<char>) ->
         ..ReadOptions::default()
     };
     if let Some(d) = delimiter {
-        opts.delimiter = u8::try_from(d)
-            .map_err(|_| input_error(format!("delimiter '{d}' must be a single ASCII character")))?;
+        opts.delimiter = u8::try_from(d).map_err(|_| {
+            input_error(format!("delimiter '{d}' must be a single ASCII character"))
+        })?;
     }
     Ok(capstan_frame::read(path, &opts)?)
 }
@@ -50,7 +51,11 @@ pub fn run(args: &PredictArgs, store_dir: &Path) -> Result<()> {
     let predictions = bundle.predict(&frame)?;
     let out = output_frame(&bundle, &frame, &predictions, &args.keep)?;
     capstan_frame::write(&out, &args.out)?;
-    eprintln!("wrote {} predictions to {}", predictions.n_rows, args.out.display());
+    eprintln!(
+        "wrote {} predictions to {}",
+        predictions.n_rows,
+        args.out.display()
+    );
     Ok(())
 }
 
@@ -71,16 +76,27 @@ pub fn output_frame(
     let target = &bundle.manifest.target;
     match target.task {
         Task::Regression => {
-            columns.push(("prediction".into(), Column::Float(Float64Array::from(p.values.clone()))));
+            columns.push((
+                "prediction".into(),
+                Column::Float(Float64Array::from(p.values.clone())),
+            ));
         }
         Task::Binary | Task::Multiclass { .. } => {
             let labels: Vec<&str> = (0..p.n_rows)
                 .map(|i| target.classes[predicted_class(target.task, p.row(i))].as_str())
                 .collect();
-            columns.push(("prediction".into(), Column::String(StringArray::from(labels))));
+            columns.push((
+                "prediction".into(),
+                Column::String(StringArray::from(labels)),
+            ));
             for (k, class) in target.classes.iter().enumerate() {
-                let proba: Vec<f64> = (0..p.n_rows).map(|i| class_probability(target.task, p.row(i), k)).collect();
-                columns.push((format!("proba_{class}"), Column::Float(Float64Array::from(proba))));
+                let proba: Vec<f64> = (0..p.n_rows)
+                    .map(|i| class_probability(target.task, p.row(i), k))
+                    .collect();
+                columns.push((
+                    format!("proba_{class}"),
+                    Column::Float(Float64Array::from(proba)),
+                ));
             }
         }
     }

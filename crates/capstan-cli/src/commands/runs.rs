@@ -62,7 +62,13 @@ pub fn run(cmd: &RunsCommand, store_dir: &Path) -> Result<()> {
                         ]
                     })
                     .collect();
-                print!("{}", table::render(&["id", "created", "name", "task", "model", "dataset"], &rows));
+                print!(
+                    "{}",
+                    table::render(
+                        &["id", "created", "name", "task", "model", "dataset"],
+                        &rows
+                    )
+                );
             }
         }
         RunsCommand::Show { id, json } => {
@@ -74,7 +80,10 @@ pub fn run(cmd: &RunsCommand, store_dir: &Path) -> Result<()> {
             }
         }
         RunsCommand::Compare { ids, json } => {
-            let runs: Vec<Run> = ids.iter().map(|id| store.get_run(id)).collect::<Result<_, _>>()?;
+            let runs: Vec<Run> = ids
+                .iter()
+                .map(|id| store.get_run(id))
+                .collect::<Result<_, _>>()?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
             } else {
@@ -86,7 +95,14 @@ pub fn run(cmd: &RunsCommand, store_dir: &Path) -> Result<()> {
 }
 
 fn print_run(run: &Run) -> Result<()> {
-    println!("run {}{}", run.id, run.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
+    println!(
+        "run {}{}",
+        run.id,
+        run.name
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default()
+    );
     println!("created   {}", run.created_at);
     println!("task      {}", run.task);
     println!("model     {}", run.model_kind);
@@ -95,7 +111,10 @@ fn print_run(run: &Run) -> Result<()> {
         println!("tag       {k} = {v}");
     }
     for a in &run.artifacts {
-        println!("artifact  {} sha256:{} ({} bytes)", a.0, a.1.sha256, a.1.size);
+        println!(
+            "artifact  {} sha256:{} ({} bytes)",
+            a.0, a.1.sha256, a.1.size
+        );
     }
     let rows: Vec<Vec<String>> = run
         .metrics
@@ -109,7 +128,10 @@ fn print_run(run: &Run) -> Result<()> {
             ]
         })
         .collect();
-    print!("{}", table::render(&["split", "fold", "metric", "value"], &rows));
+    print!(
+        "{}",
+        table::render(&["split", "fold", "metric", "value"], &rows)
+    );
     println!("params");
     println!("{}", serde_json::to_string_pretty(&run.params)?);
     Ok(())
@@ -119,7 +141,12 @@ fn print_run(run: &Run) -> Result<()> {
 fn compare_table(runs: &[Run]) -> String {
     let keys: BTreeSet<(String, String)> = runs
         .iter()
-        .flat_map(|r| r.metrics.iter().filter(|m| m.fold.is_none()).map(|m| (m.split.clone(), m.name.clone())))
+        .flat_map(|r| {
+            r.metrics
+                .iter()
+                .filter(|m| m.fold.is_none())
+                .map(|m| (m.split.clone(), m.name.clone()))
+        })
         .collect();
     let mut header = vec!["split", "metric"];
     header.extend(runs.iter().map(|r| r.id.as_str()));

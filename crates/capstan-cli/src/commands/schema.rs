@@ -24,7 +24,11 @@ pub fn run(cmd: &SchemaCommand) -> Result<()> {
             match out {
                 Some(path) => {
                     frame.schema().write_json(path)?;
-                    eprintln!("schema of {} columns written to {}", frame.n_cols(), path.display());
+                    eprintln!(
+                        "schema of {} columns written to {}",
+                        frame.n_cols(),
+                        path.display()
+                    );
                 }
                 None => println!("{}", frame.schema().to_json_pretty()),
             }

@@ -165,17 +165,31 @@ pub fn run(args: &TrainArgs, store_dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn new_run(cfg: &TrainConfig, outcome: &TrainOutcome, artifact: capstan_store::ArtifactRef) -> NewRun {
+fn new_run(
+    cfg: &TrainConfig,
+    outcome: &TrainOutcome,
+    artifact: capstan_store::ArtifactRef,
+) -> NewRun {
     let manifest = &outcome.bundle.manifest;
     let mut metrics = Vec::new();
     for (split, values) in &outcome.metrics {
         for (name, value) in values {
-            metrics.push(MetricRecord { split: split.clone(), fold: None, name: name.clone(), value: *value });
+            metrics.push(MetricRecord {
+                split: split.clone(),
+                fold: None,
+                name: name.clone(),
+                value: *value,
+            });
         }
     }
     for (fold, values) in outcome.cv_folds.iter().enumerate() {
         for (name, value) in values {
-            metrics.push(MetricRecord { split: "cv".into(), fold: Some(fold as u32), name: name.clone(), value: *value });
+            metrics.push(MetricRecord {
+                split: "cv".into(),
+                fold: Some(fold as u32),
+                name: name.clone(),
+                value: *value,
+            });
         }
     }
     let mut tags = BTreeMap::new();
@@ -218,7 +232,12 @@ fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
         .into_iter()
         .filter(|s| outcome.metrics.contains_key(*s))
         .collect();
-    let names: Vec<&String> = outcome.metrics.values().next().map(|m| m.keys().collect()).unwrap_or_default();
+    let names: Vec<&String> = outcome
+        .metrics
+        .values()
+        .next()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
     let mut header = vec!["metric"];
     header.extend(&splits);
     let rows: Vec<Vec<String>> = names
@@ -226,7 +245,10 @@ fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
         .map(|name| {
             let mut row = vec![name.to_string()];
             row.extend(splits.iter().map(|s| {
-                outcome.metrics[*s].get(*name).map(|v| table::metric(*v)).unwrap_or_default()
+                outcome.metrics[*s]
+                    .get(*name)
+                    .map(|v| table::metric(*v))
+                    .unwrap_or_default()
             }));
             row
         })

@@ -12,7 +12,10 @@ pub fn telco() -> PathBuf {
 }
 
 pub fn shared_data(name: &str) -> PathBuf {
-    repo_root().join("../shared/data").join(name).join(format!("{name}.csv"))
+    repo_root()
+        .join("../shared/data")
+        .join(name)
+        .join(format!("{name}.csv"))
 }
 
 #[derive(Debug)]

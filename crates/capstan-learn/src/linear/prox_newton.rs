@@ -109,6 +109,9 @@ pub(super) fn minimize(prob: &Logistic, theta: &mut [f64], tol: f64, max_iter: u
         let l1_next: f64 = (0..kp).map(|i| (theta[i] + delta[i]).abs()).sum();
         let decrease = dot(&g, &delta) + prob.lam1 * (l1_next - l1_now);
         if !(decrease < 0.0) {
+            if std::env::var_os("CAPSTAN_DEBUG_LINEAR").is_some() {
+                eprintln!("stop {iter}: viol {max_viol:.3e} decrease {decrease:e} sweeps {sweeps} delta {:?} g {:?} theta {:?}", delta, g, theta);
+            }
             break;
         }
         let mut t = 1.0;
