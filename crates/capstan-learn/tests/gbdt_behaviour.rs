@@ -317,3 +317,19 @@ fn predicting_with_fewer_columns_reads_missing_instead_of_panicking() {
     let mean = y.iter().sum::<f64>() / y.len() as f64;
     assert!((zero.predict(&x).values[0] - mean).abs() < 1e-6);
 }
+
+#[test]
+fn a_corrupted_model_predicts_nan_instead_of_panicking() {
+    let (x, y) = small();
+    let model = gbdt::fit((&x, &y), None, Task::Regression, &params(3), &mut |_| {}).expect("fit");
+    let mut broken = model.clone();
+    broken.trees[0].left_child[0] = 1_000;
+    assert!(broken.validate().is_err());
+    assert!(broken.predict(&x).values.iter().all(|v| v.is_nan()));
+    let mut broken = model.clone();
+    broken.trees[1].split_feature[0] = 999;
+    assert!(broken.validate().is_err());
+    let mut broken = model;
+    broken.init_scores.push(0.0);
+    assert!(broken.validate().is_err());
+}

@@ -118,7 +118,9 @@ fn matrix(cols: Vec<(String, Vec<f64>)>, n_rows: usize) -> Matrix {
 
 fn diabetes() -> (Matrix, Vec<f64>) {
     let t = read_table("diabetes");
-    let names = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"];
+    let names = [
+        "age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6",
+    ];
     let cols = names
         .iter()
         .map(|c| (c.to_string(), t.numeric(c)))
@@ -128,6 +130,10 @@ fn diabetes() -> (Matrix, Vec<f64>) {
 
 /// Standardized numerics + one-hot categoricals of adult, first `n_rows` rows.
 fn adult(n_rows: usize, drop_first: bool) -> (Matrix, Vec<f64>) {
+    adult_columns(n_rows, drop_first, true)
+}
+
+fn adult_columns(n_rows: usize, drop_first: bool, categorical: bool) -> (Matrix, Vec<f64>) {
     let mut t = read_table("adult");
     t.rows.truncate(n_rows);
     let mut cols: Vec<(String, Vec<f64>)> = [
@@ -141,15 +147,20 @@ fn adult(n_rows: usize, drop_first: bool) -> (Matrix, Vec<f64>) {
     .iter()
     .map(|c| (c.to_string(), t.numeric(c)))
     .collect();
-    for c in [
-        "workclass",
-        "marital_status",
-        "occupation",
-        "relationship",
-        "race",
-        "sex",
-        "native_country",
-    ] {
+    let categoricals: &[&str] = if categorical {
+        &[
+            "workclass",
+            "marital_status",
+            "occupation",
+            "relationship",
+            "race",
+            "sex",
+            "native_country",
+        ]
+    } else {
+        &[]
+    };
+    for c in categoricals {
         cols.extend(t.one_hot(c, drop_first));
     }
     standardize(&mut cols);
@@ -262,11 +273,11 @@ fn sklearn(py: &Path, x: &Matrix, y: &[f64], estimator: &str) -> Oracle {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let mut text = String::with_capacity(x.data.len() * 20);
-    for i in 0..x.n_rows {
+    for (i, target) in y.iter().enumerate() {
         for v in x.row(i) {
             text.push_str(&format!("{v:?},"));
         }
-        text.push_str(&format!("{:?}\n", y[i]));
+        text.push_str(&format!("{target:?}\n"));
     }
     std::fs::write(&path, text).expect("write temp csv");
     let out = Command::new(py)
@@ -333,12 +344,18 @@ fn check(
          {d_icpt:.2e}, max|pred diff| {d_pred:.2e}; {} iters in {secs:.3}s",
         info.n_iter
     );
-    assert!(d_coef <= tol * scale, "{label}: coefficients differ by {d_coef:e}");
+    assert!(
+        d_coef <= tol * scale,
+        "{label}: coefficients differ by {d_coef:e}"
+    );
     assert!(
         d_icpt <= tol * scale.max(oracle.intercept.iter().fold(0.0f64, |m, v| m.max(v.abs()))),
         "{label}: intercepts differ by {d_icpt:e}"
     );
-    assert!(d_pred <= tol * pred_scale, "{label}: predictions differ by {d_pred:e}");
+    assert!(
+        d_pred <= tol * pred_scale,
+        "{label}: predictions differ by {d_pred:e}"
+    );
     Some(model)
 }
 
@@ -357,12 +374,28 @@ fn params(penalty: Penalty) -> LinearParams {
 fn diabetes_least_squares_and_ridge_match_sklearn() {
     let (x, y) = diabetes();
     let none = params(Penalty::None);
-    check("ols", &x, &y, Task::Regression, &none, "LinearRegression()", 1e-8);
+    check(
+        "ols",
+        &x,
+        &y,
+        Task::Regression,
+        &none,
+        "LinearRegression()",
+        1e-8,
+    );
     let ridge = LinearParams {
         alpha: 10.0,
         ..params(Penalty::L2)
     };
-    check("ridge", &x, &y, Task::Regression, &ridge, "Ridge(alpha=10.0)", 1e-8);
+    check(
+        "ridge",
+        &x,
+        &y,
+        Task::Regression,
+        &ridge,
+        "Ridge(alpha=10.0)",
+        1e-8,
+    );
     let ridge_no_icpt = LinearParams {
         fit_intercept: false,
         ..ridge
@@ -421,7 +454,20 @@ fn adult_binary_l2_and_none_match_sklearn() {
         fit_intercept: false,
         ..l2
     };
-    check("adult l2 no intercept", &x, &y, Task::Binary, &no_icpt, est, 1e-6);
+    check(
+        "adult l2 no intercept",
+        &x,
+        &y,
+        Task::Binary,
+        &no_icpt,
+        est,
+        1e-6,
+    );
+    // No penalty: numeric columns only (a rare one-hot level would make the data separable).
+    let (x, y) = adult_columns(4000, true, false);
+    let est = "LogisticRegression(C=np.inf, solver='newton-cholesky', tol=1e-12, max_iter=1000)";
+    let none = params(Penalty::None);
+    check("adult none", &x, &y, Task::Binary, &none, est, 1e-6);
 }
 
 #[test]
@@ -454,7 +500,12 @@ fn penguins_multinomial_all_penalties_match_sklearn() {
     let cases = [
         ("l2", Penalty::L2, 0.0, "l1_ratio=0, solver='lbfgs'"),
         ("l1", Penalty::L1, 1.0, "l1_ratio=1, solver='saga'"),
-        ("elastic net", Penalty::ElasticNet, 0.3, "l1_ratio=0.3, solver='saga'"),
+        (
+            "elastic net",
+            Penalty::ElasticNet,
+            0.3,
+            "l1_ratio=0.3, solver='saga'",
+        ),
     ];
     for (label, penalty, l1_ratio, extra) in cases {
         let p = LinearParams {
@@ -468,7 +519,7 @@ fn penguins_multinomial_all_penalties_match_sklearn() {
 }
 
 #[test]
-fn digits_and_letter_multinomial_l2_match_sklearn() {
+fn digits_and_letter_multinomial_match_sklearn() {
     let (x, y, k) = digits();
     let est = "LogisticRegression(C=0.1, l1_ratio=0, solver='newton-cholesky', tol=1e-12, \
                max_iter=1000)";
@@ -476,16 +527,55 @@ fn digits_and_letter_multinomial_l2_match_sklearn() {
         c: 0.1,
         ..params(Penalty::L2)
     };
-    check("digits l2", &x, &y, Task::Multiclass { n_classes: k }, &p, est, 1e-6);
+    check(
+        "digits l2",
+        &x,
+        &y,
+        Task::Multiclass { n_classes: k },
+        &p,
+        est,
+        1e-6,
+    );
+    // 65 x 10 parameters: the L1 solver tracks curvature from the data, not a Gram matrix.
+    let est = "LogisticRegression(C=0.1, l1_ratio=1, solver='saga', tol=1e-10, max_iter=100000)";
+    let p = LinearParams {
+        c: 0.1,
+        ..params(Penalty::L1)
+    };
+    check(
+        "digits l1",
+        &x,
+        &y,
+        Task::Multiclass { n_classes: k },
+        &p,
+        est,
+        1e-4,
+    );
 
     let (x, y, k) = letter(3000, false);
     let est = "LogisticRegression(C=1.0, l1_ratio=0, solver='newton-cholesky', tol=1e-12, \
                max_iter=1000)";
     let p = params(Penalty::L2);
-    check("letter l2", &x, &y, Task::Multiclass { n_classes: k }, &p, est, 1e-6);
+    check(
+        "letter l2",
+        &x,
+        &y,
+        Task::Multiclass { n_classes: k },
+        &p,
+        est,
+        1e-6,
+    );
     let est = "LogisticRegression(C=np.inf, solver='newton-cholesky', tol=1e-12, max_iter=1000)";
     let p = params(Penalty::None);
-    check("letter none", &x, &y, Task::Multiclass { n_classes: k }, &p, est, 1e-5);
+    check(
+        "letter none",
+        &x,
+        &y,
+        Task::Multiclass { n_classes: k },
+        &p,
+        est,
+        1e-5,
+    );
 }
 
 /// Full-size timings (run with `--ignored --nocapture`, ideally `--release`).

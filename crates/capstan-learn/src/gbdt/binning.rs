@@ -391,9 +391,7 @@ fn categorical_mapper(values: &[f64], n_categories: usize, cfg: &BinConfig) -> B
     for &(code, count) in &counts {
         let n_bins = bin_to_code.len() + 1;
         let more = used_cnt < cut_cnt || n_bins < max_bin;
-        if !more
-            || n_bins >= cfg.max_bins
-            || (count < cfg.min_data_in_bin && bin_to_code.len() > 1)
+        if !more || n_bins >= cfg.max_bins || (count < cfg.min_data_in_bin && bin_to_code.len() > 1)
         {
             break;
         }

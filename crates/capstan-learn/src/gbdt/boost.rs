@@ -185,7 +185,9 @@ pub(crate) fn fit(
             }
         }
     }
-    let best_iteration = p.early_stopping_rounds.and(best).map(|(r, _)| r + 1);
+    let best_iteration = p
+        .early_stopping_rounds
+        .map(|_| best.map_or(0, |(r, _)| r + 1));
     if let Some(rounds) = best_iteration {
         trees.truncate(rounds * k);
     }

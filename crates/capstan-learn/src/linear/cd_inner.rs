@@ -162,8 +162,16 @@ pub(super) fn line_min(pts: &mut [(f64, f64, f64)], lam1: f64, lam2: f64) -> f64
     // Past the first m breakpoints: derivative lam1 (2 A_m - sum_a) + lam2 (sum_b t - sum_bc).
     let mut a_left = 0.0;
     for m in 0..=pts.len() {
-        let lo = if m == 0 { f64::NEG_INFINITY } else { pts[m - 1].0 };
-        let hi = if m == pts.len() { f64::INFINITY } else { pts[m].0 };
+        let lo = if m == 0 {
+            f64::NEG_INFINITY
+        } else {
+            pts[m - 1].0
+        };
+        let hi = if m == pts.len() {
+            f64::INFINITY
+        } else {
+            pts[m].0
+        };
         let slope = lam1 * (2.0 * a_left - sum_a);
         if lam2 > 0.0 {
             let t = (lam2 * sum_bc - slope) / (lam2 * sum_b);
@@ -257,13 +265,26 @@ mod tests {
             let best = phi(&pts, t, lam1, lam2);
             for step in -400..=400 {
                 let s = step as f64 * 0.01;
-                assert!(best <= phi(&pts, s, lam1, lam2) + 1e-12, "lam=({lam1},{lam2}) t={t}");
+                assert!(
+                    best <= phi(&pts, s, lam1, lam2) + 1e-12,
+                    "lam=({lam1},{lam2}) t={t}"
+                );
             }
         }
         // Pure L1 with a flat interval: the point nearest 0.
-        let mut flat = [(1.0, 1.0, 1.0), (2.0, 1.0, 1.0), (-1.0, 1.0, 1.0), (-2.0, 1.0, 1.0)];
+        let mut flat = [
+            (1.0, 1.0, 1.0),
+            (2.0, 1.0, 1.0),
+            (-1.0, 1.0, 1.0),
+            (-2.0, 1.0, 1.0),
+        ];
         assert_eq!(line_min(&mut flat, 1.0, 0.0), 0.0);
-        let mut right = [(1.0, 1.0, 1.0), (2.0, 1.0, 1.0), (3.0, 1.0, 1.0), (4.0, 1.0, 1.0)];
+        let mut right = [
+            (1.0, 1.0, 1.0),
+            (2.0, 1.0, 1.0),
+            (3.0, 1.0, 1.0),
+            (4.0, 1.0, 1.0),
+        ];
         assert_eq!(line_min(&mut right, 1.0, 0.0), 2.0);
     }
 }

@@ -17,7 +17,7 @@ impl Cholesky {
             for m in 0..j {
                 d -= l[j * n + m] * l[j * n + m];
             }
-            if !(d > rel_pivot * a[j * n + j].abs()) || !(d > 0.0) {
+            if d.is_nan() || d <= rel_pivot * a[j * n + j].abs() || d <= 0.0 {
                 return None;
             }
             let d = d.sqrt();

@@ -4,7 +4,7 @@
 //! coordinate descent crosses such a direction by tiny zig-zag steps, so the L1 solver
 //! moves along each one exactly (see `cd_inner`).
 
-use super::colmat::ColMatrix;
+use super::colmat::{ColMatrix, axpy, dot};
 
 /// Squared residual (unit-norm columns) below which a column counts as dependent.
 const DEPENDENT: f64 = 1e-12;
@@ -75,9 +75,23 @@ pub(super) fn null_directions(x: &ColMatrix) -> Vec<Vec<(usize, f64)>> {
             }
         }
         dir.sort_by_key(|e| e.0);
-        dirs.push(dir);
+        if is_exact(x, &dir) {
+            dirs.push(dir);
+        }
     }
     dirs
+}
+
+/// `||X v|| <= EXACT ||v||` in unit-column units: the loss is flat along `v` to round-off.
+fn is_exact(x: &ColMatrix, dir: &[(usize, f64)]) -> bool {
+    const EXACT: f64 = 1e-9;
+    let mut xv = vec![0.0; x.n_rows];
+    let mut v_norm2 = 0.0;
+    for &(j, w) in dir {
+        axpy(w, x.col(j), &mut xv);
+        v_norm2 += w * w * dot(x.col(j), x.col(j));
+    }
+    dot(&xv, &xv) <= EXACT * EXACT * v_norm2
 }
 
 #[cfg(test)]

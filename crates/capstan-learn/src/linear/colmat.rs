@@ -92,7 +92,8 @@ impl ColMatrix {
             let start = bi * ROW_BLOCK;
             let len = part.len() / k;
             for c in 0..k {
-                out[c * n + start..c * n + start + len].copy_from_slice(&part[c * len..(c + 1) * len]);
+                out[c * n + start..c * n + start + len]
+                    .copy_from_slice(&part[c * len..(c + 1) * len]);
             }
         }
     }

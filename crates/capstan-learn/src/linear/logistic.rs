@@ -49,7 +49,8 @@ impl Logistic<'_> {
     /// Linear predictors `z` (`k x n`, class-major) for `theta`.
     pub fn predictor(&self, theta: &[f64], z: &mut [f64]) {
         let kp = self.k * self.p();
-        self.x.linear_predictor(&theta[..kp], &theta[kp..], self.k, z);
+        self.x
+            .linear_predictor(&theta[..kp], &theta[kp..], self.k, z);
     }
 
     /// Mean log loss at predictors `z`; fills probabilities (`k x n`) when asked.
@@ -114,7 +115,14 @@ impl Logistic<'_> {
     }
 
     /// `out = H v` for the smooth part; `u` (`k x n`) and `s` (`n`) are scratch.
-    pub fn hess_vec(&self, probs: &[f64], v: &[f64], u: &mut [f64], s: &mut [f64], out: &mut [f64]) {
+    pub fn hess_vec(
+        &self,
+        probs: &[f64],
+        v: &[f64],
+        u: &mut [f64],
+        s: &mut [f64],
+        out: &mut [f64],
+    ) {
         let (n, k, kp) = (self.n(), self.k, self.k * self.p());
         self.predictor(v, u);
         s.fill(0.0);

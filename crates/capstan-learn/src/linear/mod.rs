@@ -10,6 +10,11 @@
 //!   `Lasso` / `ElasticNet(alpha, l1_ratio)` (L1 / elastic net) by cyclic coordinate descent
 //!   with scikit-learn's duality-gap stopping rule.
 //!
+//! Logistic fits with an intercept run on centered columns (same minimizer). Softmax is
+//! invariant to a shift shared by all classes: reported intercepts sum to zero per model
+//! (and, for L2 / none, each feature's coefficients sum to zero over classes), which is what
+//! scikit-learn's solvers reach from their zero start.
+//!
 //! Fitting is deterministic and bit-identical whatever the thread count: parallel kernels
 //! split work so that every output value is computed by one thread in a fixed order.
 
@@ -77,7 +82,7 @@ impl Default for LinearParams {
     }
 }
 
-/// A fitted linear model: one coefficient row per output.
+/// A fitted linear model: one coefficient row per output (binary: the row of class 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinearModel {
     pub task: Task,
@@ -108,7 +113,10 @@ impl LinearModel {
     /// prediction is NaN rather than a silently wrong number.
     pub fn predict(&self, x: &Matrix) -> Predictions {
         let n_outputs = self.task.n_outputs();
-        debug_assert_eq!(x.n_cols, self.n_features, "predict: wrong number of columns");
+        debug_assert_eq!(
+            x.n_cols, self.n_features,
+            "predict: wrong number of columns"
+        );
         let shape_ok = x.n_cols == self.n_features
             && x.data.len() == x.n_rows * x.n_cols
             && self.coefficients.len() == n_outputs * self.n_features

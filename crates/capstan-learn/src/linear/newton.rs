@@ -33,16 +33,14 @@ pub(super) fn minimize(prob: &Logistic, theta: &mut [f64], tol: f64, max_iter: u
             };
         }
         if iter == max_iter {
-            break;
+            return stalled(iter);
         }
         prob.hess_diag(&probs, &mut scratch, &mut diag);
         let step = conjugate_gradient(prob, &probs, &g, &diag, &mut scratch, &mut s_row);
         let slope: f64 = g.iter().zip(&step).map(|(a, b)| a * b).sum();
-        if std::env::var_os("CAPSTAN_DEBUG_LINEAR").is_some() {
-            eprintln!("newton {iter}: gmax {:.3e} f {f:.15} cg {}", max_abs(&g), CG_STEPS.with(|c| c.get()));
-        }
-        if !(slope < 0.0) {
-            break;
+
+        if slope.is_nan() || slope >= 0.0 {
+            return stalled(iter);
         }
         // Predictors move linearly along the step: z(t) = z + t * X step.
         prob.predictor(&step, &mut u);
@@ -64,14 +62,18 @@ pub(super) fn minimize(prob: &Logistic, theta: &mut [f64], tol: f64, max_iter: u
             t *= 0.5;
         }
         if !accepted {
-            break;
+            return stalled(iter);
         }
         theta.copy_from_slice(&theta_try);
         std::mem::swap(&mut z, &mut z_try);
         prob.loss(&z, Some(&mut probs));
     }
+    stalled(max_iter)
+}
+
+pub(super) fn stalled(n_iter: usize) -> FitInfo {
     FitInfo {
-        n_iter: max_iter,
+        n_iter,
         converged: false,
     }
 }
@@ -102,11 +104,10 @@ fn conjugate_gradient(
     let mut s = vec![0.0; dim];
     let mut hd = vec![0.0; dim];
     for step in 0..max_steps {
-        CG_STEPS.with(|c| c.set(step + 1));
         prob.hess_vec(probs, &d, scratch, s_row, &mut hd);
         let curvature = dot(&d, &hd);
         let d_scale: f64 = d.iter().zip(diag).map(|(a, b)| a * a * b.max(0.0)).sum();
-        if !(curvature > 1e-12 * d_scale) {
+        if curvature.is_nan() || curvature <= 1e-12 * d_scale {
             // Flat or negative direction (no penalty, collinear columns): stop here.
             if step == 0 {
                 s = zv;
@@ -143,5 +144,3 @@ fn norm2(a: &[f64]) -> f64 {
 pub(super) fn max_abs(a: &[f64]) -> f64 {
     a.iter().fold(0.0, |m, v| m.max(v.abs()))
 }
-
-thread_local! { static CG_STEPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) }; }

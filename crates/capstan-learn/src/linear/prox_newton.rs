@@ -10,6 +10,7 @@ use super::cd_inner::{Curvature, Model, violation};
 use super::collinear::null_directions;
 use super::hessian::full_hessian;
 use super::logistic::Logistic;
+use super::newton::stalled;
 
 /// Relative slack on objective comparisons, above the summation round-off of the loss.
 const F_SLACK: f64 = 1e-13;
@@ -17,9 +18,20 @@ const F_SLACK: f64 = 1e-13;
 const INNER_BUDGET_PASSES: usize = 200;
 
 pub(super) fn minimize(prob: &Logistic, theta: &mut [f64], tol: f64, max_iter: usize) -> FitInfo {
+    let gram = use_gram(prob.n(), prob.p(), prob.k);
+    minimize_with(prob, theta, tol, max_iter, gram)
+}
+
+/// `gram`: track curvature with the explicit Hessian (else from the data).
+fn minimize_with(
+    prob: &Logistic,
+    theta: &mut [f64],
+    tol: f64,
+    max_iter: usize,
+    gram: bool,
+) -> FitInfo {
     let (n, k, p, dim) = (prob.n(), prob.k, prob.p(), prob.dim());
     let kp = k * p;
-    let gram = use_gram(n, p, k);
     let flat = flat_directions(prob);
     let mut z = vec![0.0; k * n];
     let mut probs = vec![0.0; k * n];
@@ -58,7 +70,7 @@ pub(super) fn minimize(prob: &Logistic, theta: &mut [f64], tol: f64, max_iter: u
             };
         }
         if iter == max_iter {
-            break;
+            return stalled(iter);
         }
         let hessian = if gram {
             let h = full_hessian(prob, &probs);
@@ -88,31 +100,29 @@ pub(super) fn minimize(prob: &Logistic, theta: &mut [f64], tol: f64, max_iter: u
             active: &active,
             flat: &flat,
         };
-        let sweeps = if gram {
+        if gram {
             let mut curv = Curvature::Gram {
                 h: &hessian,
                 hd: &mut hd,
             };
-            let sweeps = model.solve(&mut delta, &mut curv, inner_tol, max_sweeps);
+            model.solve(&mut delta, &mut curv, inner_tol, max_sweeps);
             prob.predictor(&delta, &mut dz);
-            sweeps
         } else {
             let mut curv = Curvature::Data {
                 dz: &mut dz,
                 s: &mut s_row,
             };
-            model.solve(&mut delta, &mut curv, inner_tol, max_sweeps)
-        };
+            model.solve(&mut delta, &mut curv, inner_tol, max_sweeps);
+        }
 
         // Armijo on the composite objective; `decrease` is the model's first-order change.
-        let l1_now: f64 = theta[..kp].iter().map(|v| v.abs()).sum();
-        let l1_next: f64 = (0..kp).map(|i| (theta[i] + delta[i]).abs()).sum();
-        let decrease = dot(&g, &delta) + prob.lam1 * (l1_next - l1_now);
-        if !(decrease < 0.0) {
-            if std::env::var_os("CAPSTAN_DEBUG_LINEAR").is_some() {
-                eprintln!("stop {iter}: viol {max_viol:.3e} decrease {decrease:e} sweeps {sweeps} delta {:?} g {:?} theta {:?}", delta, g, theta);
-            }
-            break;
+        let l1_change: f64 = (0..kp)
+            .map(|i| (theta[i] + delta[i]).abs() - theta[i].abs())
+            .sum();
+        let decrease = dot(&g, &delta) + prob.lam1 * l1_change;
+        if decrease.is_nan() || decrease >= 0.0 {
+            // No descent left at working precision.
+            return stalled(iter);
         }
         let mut t = 1.0;
         let mut accepted = false;
@@ -131,23 +141,14 @@ pub(super) fn minimize(prob: &Logistic, theta: &mut [f64], tol: f64, max_iter: u
             }
             t *= 0.5;
         }
-        if std::env::var_os("CAPSTAN_DEBUG_LINEAR").is_some() {
-            let act = active.iter().filter(|a| **a).count();
-            eprintln!(
-                "outer {iter}: viol {max_viol:.3e} inner_tol {inner_tol:.2e} sweeps {sweeps} active {act} t {t} f {f:.15} gram {gram}"
-            );
-        }
         if !accepted {
-            break;
+            return stalled(iter);
         }
         theta.copy_from_slice(&theta_try);
         std::mem::swap(&mut z, &mut scratch);
         prob.loss(&z, Some(&mut probs));
     }
-    FitInfo {
-        n_iter: max_iter,
-        converged: false,
-    }
+    stalled(max_iter)
 }
 
 /// Directions over `theta` along which the loss is constant: per feature, the softmax class
@@ -167,9 +168,6 @@ fn flat_directions(prob: &Logistic) -> Vec<Vec<(usize, f64)>> {
 /// Explicit Hessian when building it (`n q^2 k (k + 1) / 4`, `q = p + 1`) costs at most
 /// ~50 data sweeps (`3 n q k` each) and it stays small.
 fn use_gram(n: usize, p: usize, k: usize) -> bool {
-    if let Ok(v) = std::env::var("CAPSTAN_LINEAR_GRAM") {
-        return v == "1";
-    }
     let q = p + 1;
     let dim = q * k;
     dim <= 1024 && dim <= n && q * (k + 1) <= 600
@@ -181,9 +179,70 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use capstan_frame::Matrix;
+
+    use super::*;
+    use crate::linear::colmat::ColMatrix;
+
     #[test]
     fn gram_rule() {
-        assert!(super::use_gram(40_000, 92, 1));
-        assert!(!super::use_gram(50, 92, 1));
+        assert!(use_gram(40_000, 92, 1));
+        assert!(!use_gram(50, 92, 1));
+        assert!(!use_gram(2_000, 64, 10));
+    }
+
+    /// Letter features plus a full one-hot of `x_box` (exactly collinear once centered).
+    fn letter_one_hot(n_rows: usize) -> (ColMatrix, Vec<usize>) {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/letter/letter.csv");
+        let text = std::fs::read_to_string(path).expect("letter.csv");
+        let (mut data, mut y) = (Vec::new(), Vec::new());
+        for line in text.lines().skip(1).take(n_rows) {
+            let fields: Vec<&str> = line.split(',').collect();
+            let feats: Vec<f64> = fields[..16]
+                .iter()
+                .map(|v| v.parse().expect("num"))
+                .collect();
+            data.extend(&feats);
+            data.extend((0..16).map(|level| f64::from(u8::from(feats[0] == f64::from(level)))));
+            y.push(usize::from(fields[16].as_bytes()[0] < b'N'));
+        }
+        let names = (0..32).map(|j| format!("f{j}")).collect();
+        let mut x = ColMatrix::from_rows(&Matrix::new(y.len(), names, data));
+        x.center();
+        (x, y)
+    }
+
+    #[test]
+    fn data_and_gram_modes_reach_the_same_optimum_despite_collinearity() {
+        let (x, y) = letter_one_hot(1500);
+        let prob = Logistic {
+            x: &x,
+            y: &y,
+            k: 1,
+            binary: true,
+            fit_intercept: true,
+            lam1: 0.7 / 1500.0,
+            lam2: 0.3 / 1500.0,
+        };
+        let mut results = Vec::new();
+        for gram in [false, true] {
+            let mut theta = vec![0.0; prob.dim()];
+            let info = minimize_with(&prob, &mut theta, 1e-9, 200, gram);
+            assert!(info.converged, "gram={gram}: {info:?}");
+            let mut z = vec![0.0; x.n_rows];
+            prob.predictor(&theta, &mut z);
+            results.push((prob.loss(&z, None) + prob.penalty(&theta), z));
+        }
+        let (f_data, z_data) = &results[0];
+        let (f_gram, z_gram) = &results[1];
+        assert!((f_data - f_gram).abs() < 1e-12, "{f_data} vs {f_gram}");
+        let dz = z_data
+            .iter()
+            .zip(z_gram)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(dz < 1e-5, "linear predictors differ by {dz}");
     }
 }

@@ -2,11 +2,11 @@
 //! coordinate descent (see `enet`). With an intercept, `x` and `y` are centered first and
 //! `intercept = mean(y) - mean(x) . w`, as scikit-learn does.
 
-use capstan_frame::Matrix;
 use super::cholesky::Cholesky;
 use super::colmat::{ColMatrix, dot};
 use super::{FitInfo, LinearModel, LinearParams, Penalty, enet};
 use crate::{LearnError, Task};
+use capstan_frame::Matrix;
 
 /// A pivot this small relative to its diagonal entry counts as singular.
 const REL_PIVOT: f64 = 1e-11;
