@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train a model, print its metrics and record the run
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Write predictions for a file of rows
     Predict(predict::PredictArgs),
     /// Compute metrics of a model on labelled rows
