@@ -5,6 +5,7 @@ pub mod config;
 pub mod evaluation;
 pub mod exit;
 pub mod model_source;
+pub mod output;
 pub mod table;
 pub mod target;
 pub mod training;

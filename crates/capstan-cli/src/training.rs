@@ -35,9 +35,9 @@ pub struct TrainOutcome {
 }
 
 /// Training progress, for a progress bar.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Progress {
-    Stage(&'static str),
+    Stage(String),
     Iteration { done: usize, total: usize },
 }
 
@@ -65,7 +65,7 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     let source = data_path.display().to_string();
     validate_config(cfg)?;
 
-    progress(Progress::Stage("reading data"));
+    progress(Progress::Stage("reading data".into()));
     let frame = capstan_frame::read(data_path, &read_options(cfg)?)?;
     let dataset_sha256 = capstan_frame::file_sha256(data_path)?;
     let mut warnings = Vec::new();
@@ -101,15 +101,15 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
         cv_folds = cross_validate(cfg, &train_frame, &y_train, &target, progress)?;
     }
 
-    progress(Progress::Stage("fitting features"));
+    progress(Progress::Stage("fitting features".into()));
     let pipeline = fit_pipeline(cfg, &train_frame, target_name)?;
     let x_train = pipeline.transform(&train_frame)?;
     let x_test = pipeline.transform(&test_frame)?;
 
-    progress(Progress::Stage("training"));
+    progress(Progress::Stage("training".into()));
     let fitted = fit_model(cfg, target.task, &x_train, &y_train, progress)?;
 
-    progress(Progress::Stage("evaluating"));
+    progress(Progress::Stage("evaluating".into()));
     let mut metrics = BTreeMap::new();
     let p_train = fitted.model.predict(&x_train);
     metrics.insert(
@@ -353,8 +353,12 @@ fn cross_validate(
         strata.as_deref(),
     )?;
     let mut out = Vec::with_capacity(folds.len());
-    for fold in &folds {
-        progress(Progress::Stage("cross-validating"));
+    for (i, fold) in folds.iter().enumerate() {
+        progress(Progress::Stage(format!(
+            "cross-validating, fold {}/{}",
+            i + 1,
+            folds.len()
+        )));
         let fit_frame = frame.take(&fold.train);
         let held_frame = frame.take(&fold.test);
         let pipeline = fit_pipeline(cfg, &fit_frame, &target.name)?;
@@ -362,7 +366,7 @@ fn cross_validate(
         let x_held = pipeline.transform(&held_frame)?;
         let y_fit: Vec<f64> = fold.train.iter().map(|&i| y[i]).collect();
         let y_held: Vec<f64> = fold.test.iter().map(|&i| y[i]).collect();
-        let fitted = fit_model(cfg, target.task, &x_fit, &y_fit, &mut |_| {})?;
+        let fitted = fit_model(cfg, target.task, &x_fit, &y_fit, progress)?;
         out.push(evaluation::score(
             target.task,
             &y_held,

@@ -1,6 +1,5 @@
 //! Missing values, unseen categories, early stopping, importance, and bad input.
 
-#[path = "gbdt_support.rs"]
 mod support;
 
 use capstan_frame::{FeatureKind, Matrix};

@@ -1,7 +1,6 @@
 //! Same data, params and seed give a bit-identical model whatever the thread count, and the
 //! model survives a JSON round trip exactly.
 
-#[path = "gbdt_support.rs"]
 mod support;
 
 use capstan_learn::Model;

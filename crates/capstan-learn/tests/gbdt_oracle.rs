@@ -1,6 +1,5 @@
 //! Accuracy against LightGBM on real data (80/20 split, 100 rounds, lr 0.1, 31 leaves).
 
-#[path = "gbdt_support.rs"]
 mod support;
 
 use std::time::Instant;

@@ -56,14 +56,14 @@ pub fn run(args: &EvaluateArgs, store_dir: &Path) -> Result<()> {
     if args.json {
         let report =
             serde_json::json!({ "rows": rows.len(), "task": info.task.name(), "metrics": metrics });
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         let body: Vec<Vec<String>> = metrics
             .iter()
             .map(|(k, v)| vec![k.clone(), table::metric(*v)])
             .collect();
-        println!("{} rows, task {}", rows.len(), info.task.name());
-        print!("{}", table::render(&["metric", "value"], &body));
+        crate::outln!("{} rows, task {}", rows.len(), info.task.name());
+        crate::output::out(&table::render(&["metric", "value"], &body));
     }
     Ok(())
 }

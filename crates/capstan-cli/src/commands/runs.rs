@@ -1,6 +1,6 @@
 //! `capstan runs`: list, show and compare tracked runs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::Result;
@@ -47,7 +47,7 @@ pub fn run(cmd: &RunsCommand, store_dir: &Path) -> Result<()> {
         RunsCommand::List { limit, json } => {
             let runs = store.list_runs(*limit)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&runs)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&runs)?);
             } else {
                 let rows: Vec<Vec<String>> = runs
                     .iter()
@@ -59,22 +59,28 @@ pub fn run(cmd: &RunsCommand, store_dir: &Path) -> Result<()> {
                             r.task.clone(),
                             r.model_kind.clone(),
                             r.dataset_sha256.chars().take(12).collect(),
+                            headline_metric(&r.task, &r.metrics),
                         ]
                     })
                     .collect();
-                print!(
-                    "{}",
-                    table::render(
-                        &["id", "created", "name", "task", "model", "dataset"],
-                        &rows
-                    )
-                );
+                crate::output::out(&table::render(
+                    &[
+                        "id",
+                        "created",
+                        "name",
+                        "task",
+                        "model",
+                        "dataset",
+                        "test metric",
+                    ],
+                    &rows,
+                ));
             }
         }
         RunsCommand::Show { id, json } => {
             let run = store.get_run(id)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&run)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&run)?);
             } else {
                 print_run(&run)?;
             }
@@ -85,17 +91,27 @@ pub fn run(cmd: &RunsCommand, store_dir: &Path) -> Result<()> {
                 .map(|id| store.get_run(id))
                 .collect::<Result<_, _>>()?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&runs)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&runs)?);
             } else {
-                print!("{}", compare_table(&runs));
+                crate::output::out(&compare_table(&runs));
             }
         }
     }
     Ok(())
 }
 
+/// The task's primary metric on the test split (or the CV mean), e.g. "roc_auc 0.8384".
+fn headline_metric(task: &str, metrics: &BTreeMap<String, BTreeMap<String, f64>>) -> String {
+    let name = capstan_eval::primary_metric(task);
+    ["test", "cv_mean"]
+        .iter()
+        .find_map(|split| metrics.get(*split)?.get(name))
+        .map(|v| format!("{name} {}", table::metric(*v)))
+        .unwrap_or_default()
+}
+
 fn print_run(run: &Run) -> Result<()> {
-    println!(
+    crate::outln!(
         "run {}{}",
         run.id,
         run.name
@@ -103,17 +119,19 @@ fn print_run(run: &Run) -> Result<()> {
             .map(|n| format!(" ({n})"))
             .unwrap_or_default()
     );
-    println!("created   {}", run.created_at);
-    println!("task      {}", run.task);
-    println!("model     {}", run.model_kind);
-    println!("dataset   {}", run.dataset_sha256);
+    crate::outln!("created   {}", run.created_at);
+    crate::outln!("task      {}", run.task);
+    crate::outln!("model     {}", run.model_kind);
+    crate::outln!("dataset   {}", run.dataset_sha256);
     for (k, v) in &run.tags {
-        println!("tag       {k} = {v}");
+        crate::outln!("tag       {k} = {v}");
     }
     for a in &run.artifacts {
-        println!(
+        crate::outln!(
             "artifact  {} sha256:{} ({} bytes)",
-            a.0, a.1.sha256, a.1.size
+            a.0,
+            a.1.sha256,
+            a.1.size
         );
     }
     let rows: Vec<Vec<String>> = run
@@ -128,12 +146,9 @@ fn print_run(run: &Run) -> Result<()> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table::render(&["split", "fold", "metric", "value"], &rows)
-    );
-    println!("params");
-    println!("{}", serde_json::to_string_pretty(&run.params)?);
+    crate::output::out(&table::render(&["split", "fold", "metric", "value"], &rows));
+    crate::outln!("params");
+    crate::outln!("{}", serde_json::to_string_pretty(&run.params)?);
     Ok(())
 }
 

@@ -30,7 +30,7 @@ pub fn run(cmd: &SchemaCommand) -> Result<()> {
                         path.display()
                     );
                 }
-                None => println!("{}", frame.schema().to_json_pretty()),
+                None => crate::outln!("{}", frame.schema().to_json_pretty()),
             }
             Ok(())
         }

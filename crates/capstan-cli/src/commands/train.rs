@@ -117,15 +117,25 @@ pub fn run(args: &TrainArgs, store_dir: &std::path::Path) -> Result<()> {
     if args.json {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    bar.set_style(
+    let stage_style =
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("static template");
+    bar.set_style(stage_style.clone());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let trees_style =
         ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} trees {elapsed}")
             .expect("static template")
-            .progress_chars("=> "),
-    );
+            .progress_chars("=> ");
     let outcome = training::train(&cfg, &mut |p| match p {
-        Progress::Stage(s) => bar.set_message(s),
+        Progress::Stage(s) => {
+            bar.set_style(stage_style.clone());
+            bar.set_length(0);
+            bar.set_message(s);
+        }
         Progress::Iteration { done, total } => {
-            bar.set_length(total as u64);
+            if bar.length() != Some(total as u64) {
+                bar.set_style(trees_style.clone());
+                bar.set_length(total as u64);
+            }
             bar.set_position(done as u64);
         }
     });
@@ -155,11 +165,11 @@ pub fn run(args: &TrainArgs, store_dir: &std::path::Path) -> Result<()> {
             "model_sha256": artifact.sha256,
             "warnings": outcome.warnings,
         });
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&cfg, &outcome, &run_id);
         if let Some(out) = &args.out {
-            println!("bundle written to {}", out.display());
+            crate::outln!("bundle written to {}", out.display());
         }
     }
     Ok(())
@@ -214,7 +224,7 @@ fn new_run(
 
 fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
     let target = &outcome.bundle.manifest.target;
-    println!(
+    crate::outln!(
         "trained {} ({}) on {} rows ({} train, {} test), {} features; target '{}'{}",
         cfg.model.name(),
         target.task.name(),
@@ -253,13 +263,13 @@ fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
             row
         })
         .collect();
-    print!("{}", table::render(&header, &rows));
+    crate::output::out(&table::render(&header, &rows));
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
     }
     let primary = evaluation::primary_metric(target.task);
     if let Some(test) = outcome.metrics.get("test").and_then(|m| m.get(primary)) {
-        println!("test {primary}: {}", table::metric(*test));
+        crate::outln!("test {primary}: {}", table::metric(*test));
     }
-    println!("run id: {run_id}");
+    crate::outln!("run id: {run_id}");
 }
