@@ -1,12 +1,14 @@
+use std::io::Write;
 use std::path::Path;
 
 use capstan_features::FittedPipeline;
 use capstan_frame::Frame;
+use capstan_io::{sha256_hex, write_atomic};
 use capstan_learn::{Model, Predictions, Task};
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::{self, FORMAT_VERSION};
-use crate::{BundleError, Manifest, fsio};
+use crate::{BundleError, Manifest};
 
 /// The unit of deployment: manifest, fitted feature pipeline and model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,7 +57,12 @@ impl Bundle {
     /// Writes the bundle atomically (temp file in the same directory, fsync, rename).
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), BundleError> {
         let bytes = self.to_bytes()?;
-        fsio::write_atomic(path.as_ref(), &bytes)
+        let path = path.as_ref();
+        let io_err = |source: std::io::Error| BundleError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        write_atomic(path, |out| out.write_all(&bytes).map_err(io_err), io_err)
     }
 
     /// Reads a bundle file; errors name the file.
@@ -70,7 +77,7 @@ impl Bundle {
 
     /// Lowercase hex sha256 of the file bytes (what a content-addressed store keys it by).
     pub fn content_sha256(&self) -> Result<String, BundleError> {
-        Ok(envelope::sha256_hex(&self.to_bytes()?))
+        Ok(sha256_hex(&self.to_bytes()?))
     }
 
     /// Lowercase hex sha256 of the pipeline and model JSON only: equal for two trainings
@@ -81,7 +88,7 @@ impl Bundle {
             model: &self.model,
         };
         let bytes = serde_json::to_vec(&part).map_err(BundleError::Serialize)?;
-        Ok(envelope::sha256_hex(&bytes))
+        Ok(sha256_hex(&bytes))
     }
 
     /// Transforms `frame` with the fitted pipeline and predicts with the model.

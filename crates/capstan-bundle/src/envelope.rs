@@ -12,6 +12,7 @@
 //! Decoding never executes anything: it checks magic, version, length and checksum, then
 //! parses JSON into plain data.
 
+use capstan_io::hex;
 use sha2::{Digest, Sha256};
 
 use crate::BundleError;
@@ -118,22 +119,6 @@ pub fn migrate(version: u32, json: serde_json::Value) -> Result<serde_json::Valu
             version,
         }),
     }
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    s
-}
-
-/// Lowercase hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {

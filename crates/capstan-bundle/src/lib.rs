@@ -7,12 +7,9 @@
 mod bundle;
 pub mod envelope;
 mod error;
-mod fsio;
 mod manifest;
-mod time;
 
 pub use bundle::Bundle;
 pub use envelope::{FORMAT_VERSION, MAGIC, migrate};
 pub use error::BundleError;
 pub use manifest::{Lineage, Manifest, TargetInfo};
-pub use time::{format_unix_seconds, utc_now_rfc3339};

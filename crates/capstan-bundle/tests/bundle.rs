@@ -46,7 +46,7 @@ fn file_round_trip_and_content_hash() {
     let file_hash = Sha256::digest(std::fs::read(&path).unwrap());
     assert_eq!(
         bundle.content_sha256().unwrap(),
-        capstan_bundle::envelope::hex(&file_hash)
+        capstan_io::hex(&file_hash)
     );
     // Overwriting an existing bundle is fine and leaves no temp file.
     bundle.write(&path).unwrap();
@@ -237,7 +237,11 @@ fn frozen_fixtures_still_load() {
             n += 1;
         }
     }
-    assert!(n >= 2, "the frozen fixtures are missing from {}", dir.display());
+    assert!(
+        n >= 2,
+        "the frozen fixtures are missing from {}",
+        dir.display()
+    );
 }
 
 /// Frozen bundles keep predicting exactly what they predicted when they were written.
@@ -245,8 +249,16 @@ fn frozen_fixtures_still_load() {
 fn frozen_fixtures_predict_the_same_values() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     for (bundle_file, input_file, expected_file) in [
-        ("telco_gbdt_v1.capstan", "telco_v1.input.csv", "telco_gbdt_v1.predictions.csv"),
-        ("telco_linear_v1.capstan", "telco_v1.input.csv", "telco_linear_v1.predictions.csv"),
+        (
+            "telco_gbdt_v1.capstan",
+            "telco_v1.input.csv",
+            "telco_gbdt_v1.predictions.csv",
+        ),
+        (
+            "telco_linear_v1.capstan",
+            "telco_v1.input.csv",
+            "telco_linear_v1.predictions.csv",
+        ),
     ] {
         let bundle = Bundle::read(dir.join(bundle_file)).unwrap();
         let opts = capstan_frame::ReadOptions {
@@ -254,14 +266,17 @@ fn frozen_fixtures_predict_the_same_values() {
             ..Default::default()
         };
         let input = capstan_frame::read(&dir.join(input_file), &opts).unwrap();
-        let expected =
-            capstan_frame::read(&dir.join(expected_file), &Default::default()).unwrap();
+        let expected = capstan_frame::read(&dir.join(expected_file), &Default::default()).unwrap();
         let got = bundle.predict(&input).unwrap();
         let want = expected.column("proba_1").unwrap();
         assert_eq!(got.n_rows, expected.n_rows());
         for i in 0..got.n_rows {
             let w = want.f64_at(i).unwrap();
-            assert_eq!(got.values[i].to_bits(), w.to_bits(), "{bundle_file} row {i}");
+            assert_eq!(
+                got.values[i].to_bits(),
+                w.to_bits(),
+                "{bundle_file} row {i}"
+            );
         }
     }
 }

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use capstan_learn::{Predictions, Task};
-use sha2::{Digest, Sha256};
 
 pub type MetricMap = BTreeMap<String, f64>;
 
@@ -44,15 +43,4 @@ pub fn mean(folds: &[MetricMap]) -> MetricMap {
     sums.into_iter()
         .map(|(k, (sum, n))| (k, sum / n as f64))
         .collect()
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use capstan_bundle::{Bundle, FORMAT_VERSION, Lineage, Manifest, TargetInfo};
 use capstan_features::{FittedPipeline, PipelineMode};
 use capstan_frame::{Frame, Matrix, ReadOptions, Schema};
+use capstan_io::{sha256_hex, utc_now_rfc3339};
 use capstan_learn::{Model, Predictions, Task, gbdt, linear};
 
 use crate::config::{ModelKind, SplitMethod, TrainConfig};
@@ -55,7 +56,7 @@ pub fn read_options(cfg: &TrainConfig) -> Result<ReadOptions> {
 }
 
 pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<TrainOutcome> {
-    let started_at = evaluation::now_rfc3339();
+    let started_at = utc_now_rfc3339();
     let data_path = cfg.data.as_deref().ok_or_else(|| {
         input_error("no training data: pass --data FILE or set `data` in the config")
     })?;
@@ -132,11 +133,11 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     }
 
     let config_json = cfg.to_json();
-    let config_sha256 = evaluation::sha256_hex(&serde_json::to_vec(&config_json)?);
+    let config_sha256 = sha256_hex(&serde_json::to_vec(&config_json)?);
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         capstan_version: env!("CARGO_PKG_VERSION").to_string(),
-        created_at: evaluation::now_rfc3339(),
+        created_at: utc_now_rfc3339(),
         input_schema: pipeline.input_schema.clone(),
         target: TargetInfo {
             name: target.name.clone(),
@@ -152,7 +153,7 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
             seed: cfg.seed,
             git_commit: git_commit(),
             started_at,
-            finished_at: evaluation::now_rfc3339(),
+            finished_at: utc_now_rfc3339(),
         },
     };
     let n_features = x_train.n_cols;

@@ -22,9 +22,5 @@ pub fn file_sha256(path: &Path) -> Result<String, FrameError> {
         };
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(capstan_io::hex(&hasher.finalize()))
 }

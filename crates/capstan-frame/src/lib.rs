@@ -1,7 +1,6 @@
 //! Typed columnar tables (Arrow arrays underneath), schemas, readers and writers.
 
 mod arrow_convert;
-mod atomic;
 mod build;
 mod cast;
 mod cell_text;

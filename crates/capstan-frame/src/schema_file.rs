@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::atomic::write_atomic;
+use capstan_io::write_atomic;
+
 use crate::{FrameError, Schema};
 
 impl Schema {
@@ -32,10 +33,14 @@ impl Schema {
     /// Writes the schema as indented JSON, atomically.
     pub fn write_json(&self, path: &Path) -> Result<(), FrameError> {
         let text = self.to_json_pretty();
-        write_atomic(path, |out| {
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.write_all(b"\n"))
-                .map_err(|e| FrameError::io(path, e))
-        })
+        write_atomic(
+            path,
+            |out| {
+                out.write_all(text.as_bytes())
+                    .and_then(|()| out.write_all(b"\n"))
+                    .map_err(|e| FrameError::io(path, e))
+            },
+            |e| FrameError::io(path, e),
+        )
     }
 }

@@ -1,13 +1,13 @@
 //! Content-addressed, immutable artifact files.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use capstan_io::{sha256_hex, write_atomic};
 use serde::{Deserialize, Serialize};
 
-use crate::util::{normalize_sha256, sha256_hex};
+use crate::util::normalize_sha256;
 use crate::{Store, StoreError};
 
 /// A stored artifact: its lowercase hex sha256 and size in bytes.
@@ -16,8 +16,6 @@ pub struct ArtifactRef {
     pub sha256: String,
     pub size: u64,
 }
-
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl Store {
     /// Stores `bytes` under their sha256 (no-op when already stored) and returns the reference.
@@ -34,7 +32,7 @@ impl Store {
             path: dir.clone(),
             source,
         })?;
-        write_atomic(&dir, &path, bytes)?;
+        write_read_only(&path, bytes)?;
         Ok(ArtifactRef { sha256, size })
     }
 
@@ -77,38 +75,24 @@ impl Store {
     }
 }
 
-/// Temp file in `dir`, fsync, read-only, rename onto `path`, fsync `dir`.
-fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".tmp-{}-{n}", std::process::id()));
-    let io_err = |source| StoreError::Io {
+/// Writes `bytes` atomically (temp file, fsync, rename) as a read-only file.
+fn write_read_only(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let io_err = |source: std::io::Error| StoreError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(io_err)?;
-    let result = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            let mut perms = file.metadata()?.permissions();
-            perms.set_readonly(true);
-            fs::set_permissions(&tmp, perms)
-        })
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&tmp, path)
-        });
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(e));
-    }
-    // Persist the rename; not every platform can open a directory, so best effort.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    write_atomic(
+        path,
+        |out| {
+            out.write_all(bytes)
+                .and_then(|()| {
+                    let file = out.get_ref();
+                    let mut perms = file.metadata()?.permissions();
+                    perms.set_readonly(true);
+                    file.set_permissions(perms)
+                })
+                .map_err(io_err)
+        },
+        io_err,
+    )
 }

@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use capstan_io::{sha256_hex, utc_now_rfc3339};
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-use crate::util::{normalize_sha256, sha256_hex, unix_nanos, utc_now_rfc3339};
+use crate::util::{normalize_sha256, unix_nanos};
 use crate::{ArtifactRef, Store, StoreError};
 
 /// Shortest run id prefix accepted by [`Store::get_run`].

@@ -41,6 +41,8 @@ fn put_stores_under_the_hash_and_dedups() {
             .join(&expected)
     );
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    // Artifacts are immutable: written read-only.
+    assert!(std::fs::metadata(&path).unwrap().permissions().readonly());
 
     assert_eq!(store.put_artifact(&bytes).unwrap(), a);
     let other = store.put_artifact(b"").unwrap();

@@ -1,0 +1,10 @@
+//! Small IO helpers shared by the capstan crates: atomic file writes, RFC 3339 UTC
+//! timestamps, sha256 as lowercase hex.
+
+mod atomic;
+mod hash;
+mod time;
+
+pub use atomic::write_atomic;
+pub use hash::{hex, sha256_hex};
+pub use time::{format_unix_micros, utc_now_rfc3339};
