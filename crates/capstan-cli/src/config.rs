@@ -79,6 +79,8 @@ pub struct TrainConfig {
     /// Inferred from the target when absent.
     pub task: Option<TaskName>,
     pub seed: u64,
+    /// Binary classification: predict the positive class when P(positive) >= threshold.
+    pub threshold: f64,
     /// A schema file (JSON) forcing column types when reading the data.
     pub schema: Option<PathBuf>,
     pub delimiter: Option<char>,
@@ -97,6 +99,7 @@ impl Default for TrainConfig {
             model: ModelKind::Gbdt,
             task: None,
             seed: 42,
+            threshold: crate::evaluation::DEFAULT_THRESHOLD,
             schema: None,
             delimiter: None,
             name: None,

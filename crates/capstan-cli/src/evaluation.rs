@@ -7,16 +7,50 @@ use capstan_learn::{Predictions, Task};
 
 pub type MetricMap = BTreeMap<String, f64>;
 
-/// Threshold on P(positive class) for binary decisions.
-pub const BINARY_THRESHOLD: f64 = 0.5;
+/// Default threshold on P(positive class) for binary decisions.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
 
-pub fn score(task: Task, y: &[f64], p: &Predictions) -> Result<MetricMap> {
+/// Checks a binary decision threshold given by the user.
+pub fn check_threshold(t: f64) -> Result<()> {
+    if t > 0.0 && t < 1.0 {
+        Ok(())
+    } else {
+        Err(crate::exit::input_error(format!(
+            "threshold must be in (0, 1), found {t}"
+        )))
+    }
+}
+
+/// Metrics of one split, and the confusion matrix for classification
+/// (`confusion[true class][predicted class]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    pub metrics: MetricMap,
+    pub confusion: Option<Vec<Vec<u64>>>,
+}
+
+/// Scores predictions; binary decisions predict class 1 when P(1) >= `threshold`.
+pub fn score(task: Task, y: &[f64], p: &Predictions, threshold: f64) -> Result<Score> {
     Ok(match task {
-        Task::Regression => capstan_eval::regression_metrics(y, &p.values)?.to_map(),
-        Task::Binary => capstan_eval::binary_metrics(y, &p.values, BINARY_THRESHOLD)?.to_map(),
+        Task::Regression => Score {
+            metrics: capstan_eval::regression_metrics(y, &p.values)?.to_map(),
+            confusion: None,
+        },
+        Task::Binary => {
+            let m = capstan_eval::binary_metrics(y, &p.values, threshold)?;
+            let c = &m.confusion;
+            Score {
+                metrics: m.to_map(),
+                confusion: Some(vec![vec![c.tn, c.fp], vec![c.fn_, c.tp]]),
+            }
+        }
         Task::Multiclass { n_classes } => {
             let labels = capstan_eval::class_indices(y, n_classes)?;
-            capstan_eval::multiclass_metrics(&labels, &p.values, n_classes)?.to_map()
+            let m = capstan_eval::multiclass_metrics(&labels, &p.values, n_classes)?;
+            Score {
+                metrics: m.to_map(),
+                confusion: Some(m.confusion.clone()),
+            }
         }
     })
 }

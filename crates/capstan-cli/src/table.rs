@@ -36,6 +36,22 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A confusion matrix with true classes as rows and predicted classes as columns.
+pub fn confusion(classes: &[String], matrix: &[Vec<u64>]) -> String {
+    let mut header = vec!["true \\ predicted"];
+    header.extend(classes.iter().map(String::as_str));
+    let rows: Vec<Vec<String>> = classes
+        .iter()
+        .zip(matrix)
+        .map(|(class, counts)| {
+            let mut row = vec![class.clone()];
+            row.extend(counts.iter().map(u64::to_string));
+            row
+        })
+        .collect();
+    render(&header, &rows)
+}
+
 /// A metric value with enough digits to compare runs.
 pub fn metric(v: f64) -> String {
     if v.is_nan() {

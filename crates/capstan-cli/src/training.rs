@@ -27,6 +27,8 @@ pub struct TrainOutcome {
     pub test_rows: Vec<usize>,
     /// The model's predictions on the test split, as made during evaluation.
     pub test_predictions: Predictions,
+    /// Confusion matrix on the test split (classification), `[true][predicted]`.
+    pub test_confusion: Option<Vec<Vec<u64>>>,
     pub warnings: Vec<String>,
     pub n_rows: usize,
     pub n_train: usize,
@@ -115,18 +117,21 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     let p_train = fitted.model.predict(&x_train);
     metrics.insert(
         "train".to_string(),
-        evaluation::score(target.task, &y_train, &p_train)?,
+        evaluation::score(target.task, &y_train, &p_train, cfg.threshold)?.metrics,
     );
     if let Some(valid) = fitted.valid_metrics {
         metrics.insert("valid".to_string(), valid);
     }
     let p_test = fitted.model.predict(&x_test);
+    let mut test_confusion = None;
     if !y_test.is_empty() {
-        let test = evaluation::score(target.task, &y_test, &p_test)?;
-        if let Some(w) = evaluation::overfit_warning(target.task, &metrics["train"], &test) {
+        let test = evaluation::score(target.task, &y_test, &p_test, cfg.threshold)?;
+        if let Some(w) = evaluation::overfit_warning(target.task, &metrics["train"], &test.metrics)
+        {
             warnings.push(w);
         }
-        metrics.insert("test".to_string(), test);
+        metrics.insert("test".to_string(), test.metrics);
+        test_confusion = test.confusion;
     }
     if !cv_folds.is_empty() {
         metrics.insert("cv_mean".to_string(), evaluation::mean(&cv_folds));
@@ -168,6 +173,7 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
         cv_folds,
         test_rows,
         test_predictions: p_test,
+        test_confusion,
         warnings,
         n_rows: frame.n_rows(),
         n_train: split.train.len(),
@@ -190,6 +196,7 @@ fn validate_config(cfg: &TrainConfig) -> Result<()> {
             "split.valid_fraction must be in (0, 1), found {v}"
         )));
     }
+    evaluation::check_threshold(cfg.threshold)?;
     if cfg.split.cv_folds == 1 {
         return Err(input_error(
             "split.cv_folds must be 0 (off) or at least 2, found 1",
@@ -324,7 +331,8 @@ fn fit_model(
                 &mut report,
             )
             .context("gbdt")?;
-            let valid = evaluation::score(task, &y_valid, &model.predict(&x_valid))?;
+            let valid =
+                evaluation::score(task, &y_valid, &model.predict(&x_valid), cfg.threshold)?.metrics;
             let best = model.best_iteration;
             Ok(Fitted {
                 model: Model::Gbdt(model),
@@ -368,11 +376,8 @@ fn cross_validate(
         let y_fit: Vec<f64> = fold.train.iter().map(|&i| y[i]).collect();
         let y_held: Vec<f64> = fold.test.iter().map(|&i| y[i]).collect();
         let fitted = fit_model(cfg, target.task, &x_fit, &y_fit, progress)?;
-        out.push(evaluation::score(
-            target.task,
-            &y_held,
-            &fitted.model.predict(&x_held),
-        )?);
+        let held = fitted.model.predict(&x_held);
+        out.push(evaluation::score(target.task, &y_held, &held, cfg.threshold)?.metrics);
     }
     Ok(out)
 }

@@ -115,6 +115,21 @@ fn training_input_errors() {
         ],
     );
 
+    assert_fails(
+        &dir,
+        &[
+            "train",
+            "--data",
+            s(&telco),
+            "--target",
+            "churn",
+            "--threshold",
+            "1.5",
+        ],
+        BAD_INPUT,
+        &["threshold must be in (0, 1), found 1.5"],
+    );
+
     let missing = dir.join("nope.csv");
     assert_fails(
         &dir,

@@ -67,6 +67,28 @@ fn train_predict_evaluate_on_bundled_telco() {
     let metrics: serde_json::Value = serde_json::from_str(&eval.stdout).expect("eval json");
     assert_eq!(metrics["rows"], 7043);
     assert!(metrics["metrics"]["roc_auc"].as_f64().expect("auc") > 0.8);
+    let confusion: Vec<Vec<u64>> =
+        serde_json::from_value(metrics["confusion"].clone()).expect("confusion matrix");
+    assert_eq!(confusion.iter().flatten().sum::<u64>(), 7043);
+    // A lower threshold predicts the positive class more often.
+    let low = capstan(
+        &dir,
+        &[
+            "evaluate",
+            "--model",
+            &run_id,
+            "--data",
+            data,
+            "--json",
+            "--threshold",
+            "0.2",
+        ],
+    );
+    assert_eq!(low.code, 0, "{}", low.stderr);
+    let low: serde_json::Value = serde_json::from_str(&low.stdout).expect("eval json");
+    let low_confusion: Vec<Vec<u64>> =
+        serde_json::from_value(low["confusion"].clone()).expect("matrix");
+    assert!(low_confusion[0][1] + low_confusion[1][1] > confusion[0][1] + confusion[1][1]);
 
     // A second run with the linear model, then compare the two.
     let lin = capstan(

@@ -21,12 +21,16 @@ pub struct EvaluateArgs {
     /// Field delimiter for CSV input
     #[arg(long)]
     pub delimiter: Option<char>,
+    /// Binary models: predict the positive class when its probability is at least this
+    #[arg(long, default_value_t = evaluation::DEFAULT_THRESHOLD)]
+    pub threshold: f64,
     /// Print the metrics as JSON
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: &EvaluateArgs, store_dir: &Path) -> Result<()> {
+    evaluation::check_threshold(args.threshold)?;
     let bundle = model_source::load(&args.model, store_dir)?;
     let frame = read_for_bundle(&bundle, &args.data, args.delimiter)?;
     let source = args.data.display().to_string();
@@ -52,10 +56,16 @@ pub fn run(args: &EvaluateArgs, store_dir: &Path) -> Result<()> {
         frame
     };
     let predictions = bundle.predict(&frame)?;
-    let metrics = evaluation::score(info.task, &y, &predictions)?;
+    let score = evaluation::score(info.task, &y, &predictions, args.threshold)?;
+    let metrics = &score.metrics;
     if args.json {
-        let report =
-            serde_json::json!({ "rows": rows.len(), "task": info.task.name(), "metrics": metrics });
+        let report = serde_json::json!({
+            "rows": rows.len(),
+            "task": info.task.name(),
+            "metrics": metrics,
+            "confusion": score.confusion,
+            "classes": info.classes,
+        });
         crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         let body: Vec<Vec<String>> = metrics
@@ -64,6 +74,9 @@ pub fn run(args: &EvaluateArgs, store_dir: &Path) -> Result<()> {
             .collect();
         crate::outln!("{} rows, task {}", rows.len(), info.task.name());
         crate::output::out(&table::render(&["metric", "value"], &body));
+        if let Some(matrix) = &score.confusion {
+            crate::output::out(&table::confusion(&info.classes, matrix));
+        }
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use capstan_bundle::Bundle;
 use capstan_frame::{Column, Frame, ReadOptions};
 use capstan_learn::{Predictions, Task};
 
-use crate::evaluation::BINARY_THRESHOLD;
+use crate::evaluation;
 use crate::exit::input_error;
 use crate::model_source;
 
@@ -29,6 +29,9 @@ pub struct PredictArgs {
     /// Field delimiter for CSV input
     #[arg(long)]
     pub delimiter: Option<char>,
+    /// Binary models: predict the positive class when its probability is at least this
+    #[arg(long, default_value_t = evaluation::DEFAULT_THRESHOLD)]
+    pub threshold: f64,
 }
 
 /// Reads rows for a bundle: the training columns are parsed with their training types.
@@ -49,7 +52,8 @@ pub fn run(args: &PredictArgs, store_dir: &Path) -> Result<()> {
     let bundle = model_source::load(&args.model, store_dir)?;
     let frame = read_for_bundle(&bundle, &args.data, args.delimiter)?;
     let predictions = bundle.predict(&frame)?;
-    let out = output_frame(&bundle, &frame, &predictions, &args.keep)?;
+    evaluation::check_threshold(args.threshold)?;
+    let out = output_frame(&bundle, &frame, &predictions, &args.keep, args.threshold)?;
     capstan_frame::write(&out, &args.out)?;
     eprintln!(
         "wrote {} predictions to {}",
@@ -65,6 +69,7 @@ pub fn output_frame(
     input: &Frame,
     p: &Predictions,
     keep: &[String],
+    threshold: f64,
 ) -> Result<Frame> {
     let mut columns = Vec::new();
     for name in keep {
@@ -83,7 +88,7 @@ pub fn output_frame(
         }
         Task::Binary | Task::Multiclass { .. } => {
             let labels: Vec<&str> = (0..p.n_rows)
-                .map(|i| target.classes[predicted_class(target.task, p.row(i))].as_str())
+                .map(|i| target.classes[predicted_class(target.task, p.row(i), threshold)].as_str())
                 .collect();
             columns.push((
                 "prediction".into(),
@@ -104,18 +109,10 @@ pub fn output_frame(
 }
 
 /// The predicted class index: P(1) >= threshold for binary, first argmax for multiclass.
-pub fn predicted_class(task: Task, row: &[f64]) -> usize {
+pub fn predicted_class(task: Task, row: &[f64], threshold: f64) -> usize {
     match task {
-        Task::Binary => usize::from(row[0] >= BINARY_THRESHOLD),
-        _ => {
-            let mut best = 0;
-            for (k, &v) in row.iter().enumerate() {
-                if v > row[best] {
-                    best = k;
-                }
-            }
-            best
-        }
+        Task::Binary => usize::from(row[0] >= threshold),
+        _ => capstan_eval::argmax(row),
     }
 }
 

@@ -65,6 +65,9 @@ pub struct TrainArgs {
     /// Field delimiter for CSV input [default: ',' or tab for .tsv]
     #[arg(long)]
     pub delimiter: Option<char>,
+    /// Binary classification: predict the positive class when P(positive) >= this [default: 0.5]
+    #[arg(long)]
+    pub threshold: Option<f64>,
     /// A name for the run
     #[arg(long)]
     pub name: Option<String>,
@@ -95,6 +98,7 @@ impl TrainArgs {
         set!(self.model => cfg.model);
         set!(self.task.map(Some) => cfg.task);
         set!(self.seed => cfg.seed);
+        set!(self.threshold => cfg.threshold);
         set!(self.test_fraction => cfg.split.test_fraction);
         set!(self.split => cfg.split.method);
         set!(self.time_column.clone().map(Some) => cfg.split.time_column);
@@ -162,6 +166,7 @@ pub fn run(args: &TrainArgs, store_dir: &std::path::Path) -> Result<()> {
             "best_iteration": outcome.best_iteration,
             "metrics": outcome.metrics,
             "cv_folds": outcome.cv_folds,
+            "test_confusion": outcome.test_confusion,
             "model_sha256": artifact.sha256,
             "warnings": outcome.warnings,
         });
@@ -264,6 +269,11 @@ fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
         })
         .collect();
     crate::output::out(&table::render(&header, &rows));
+    // Large class counts make an unreadable matrix; `capstan evaluate` always prints it.
+    if let Some(matrix) = outcome.test_confusion.as_ref().filter(|m| m.len() <= 10) {
+        crate::outln!("test confusion matrix (threshold {}):", cfg.threshold);
+        crate::output::out(&table::confusion(&target.classes, matrix));
+    }
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
     }
