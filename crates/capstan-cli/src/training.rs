@@ -221,7 +221,7 @@ fn make_split(
     }
     let split = match cfg.split.method {
         SplitMethod::Random => {
-            let strata = class_strata(target);
+            let strata = class_strata_of(target.task, &target.y);
             capstan_eval::holdout(n, test_fraction, cfg.seed, strata.as_deref())?
         }
         SplitMethod::Time => {
@@ -236,7 +236,15 @@ fn make_split(
                     order
                 }
             };
-            capstan_eval::time_ordered_holdout(&order, test_fraction)?
+            // Keep both parts in time order, so early stopping and CV can respect it too.
+            let mut split = capstan_eval::time_ordered_holdout(&order, test_fraction)?;
+            let mut rank = vec![0; n];
+            for (r, &row) in order.iter().enumerate() {
+                rank[row] = r;
+            }
+            split.train.sort_by_key(|&row| rank[row]);
+            split.test.sort_by_key(|&row| rank[row]);
+            split
         }
     };
     Ok(split)
@@ -253,10 +261,11 @@ fn compare_cells(col: &capstan_frame::Column, a: usize, b: usize) -> std::cmp::O
     }
 }
 
-fn class_strata(target: &Target) -> Option<Vec<usize>> {
-    match target.task {
+/// Class labels to stratify by; none for regression.
+fn class_strata_of(task: Task, y: &[f64]) -> Option<Vec<usize>> {
+    match task {
         Task::Regression => None,
-        _ => Some(target.y.iter().map(|&v| v as usize).collect()),
+        _ => Some(y.iter().map(|&v| v as usize).collect()),
     }
 }
 
@@ -308,17 +317,23 @@ fn fit_model(
                     best_iteration: None,
                 });
             }
-            // Early stopping watches a validation part carved out of the training rows.
-            let strata = match task {
-                Task::Regression => None,
-                _ => Some(y.iter().map(|&v| v as usize).collect::<Vec<_>>()),
+            // Early stopping watches a validation part carved out of the training rows:
+            // the latest rows for a time split (rows arrive in time order), else a random part.
+            let split = match cfg.split.method {
+                SplitMethod::Time => {
+                    let order: Vec<usize> = (0..x.n_rows).collect();
+                    capstan_eval::time_ordered_holdout(&order, cfg.split.valid_fraction)?
+                }
+                SplitMethod::Random => {
+                    let strata = class_strata_of(task, y);
+                    capstan_eval::holdout(
+                        x.n_rows,
+                        cfg.split.valid_fraction,
+                        cfg.seed.wrapping_add(1),
+                        strata.as_deref(),
+                    )?
+                }
             };
-            let split = capstan_eval::holdout(
-                x.n_rows,
-                cfg.split.valid_fraction,
-                cfg.seed.wrapping_add(1),
-                strata.as_deref(),
-            )?;
             let x_fit = x.take_rows(&split.train);
             let y_fit: Vec<f64> = split.train.iter().map(|&i| y[i]).collect();
             let x_valid = x.take_rows(&split.test);
@@ -350,17 +365,20 @@ fn cross_validate(
     target: &Target,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<MetricMap>> {
-    let strata = match target.task {
-        Task::Regression => None,
-        _ => Some(y.iter().map(|&v| v as usize).collect::<Vec<_>>()),
+    // Time splits validate on expanding windows: each fold is tested on later rows only.
+    let folds = match cfg.split.method {
+        SplitMethod::Time => capstan_eval::time_series_folds(frame.n_rows(), cfg.split.cv_folds)?,
+        SplitMethod::Random => {
+            let strata = class_strata_of(target.task, y);
+            capstan_eval::kfold(
+                frame.n_rows(),
+                cfg.split.cv_folds,
+                cfg.seed,
+                true,
+                strata.as_deref(),
+            )?
+        }
     };
-    let folds = capstan_eval::kfold(
-        frame.n_rows(),
-        cfg.split.cv_folds,
-        cfg.seed,
-        true,
-        strata.as_deref(),
-    )?;
     let mut out = Vec::with_capacity(folds.len());
     for (i, fold) in folds.iter().enumerate() {
         progress(Progress::Stage(format!(
