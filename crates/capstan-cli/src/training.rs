@@ -1,12 +1,12 @@
 //! The training job as a library call: data -> target -> split -> pipeline -> model ->
 //! metrics -> bundle. The `train` command wraps it with the store and the terminal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use anyhow::{Context, Result};
 use capstan_bundle::{Bundle, FORMAT_VERSION, Lineage, Manifest, TargetInfo};
 use capstan_features::{FittedPipeline, PipelineMode};
-use capstan_frame::{Frame, Matrix, ReadOptions, Schema};
+use capstan_frame::{DataType, Frame, Matrix, ReadOptions, Schema};
 use capstan_io::{sha256_hex, utc_now_rfc3339};
 use capstan_learn::{Model, Predictions, Task, gbdt, linear};
 
@@ -106,6 +106,7 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
 
     progress(Progress::Stage("fitting features".into()));
     let pipeline = fit_pipeline(cfg, &train_frame, target_name)?;
+    warnings.extend(identifier_warnings(&pipeline, &train_frame));
     let x_train = pipeline.transform(&train_frame)?;
     let x_test = pipeline.transform(&test_frame)?;
 
@@ -259,6 +260,33 @@ fn compare_cells(col: &capstan_frame::Column, a: usize, b: usize) -> std::cmp::O
             key(a).total_cmp(&key(b))
         }
     }
+}
+
+/// Text columns with a distinct value in (almost) every row cannot generalize to new rows.
+fn identifier_warnings(pipeline: &FittedPipeline, frame: &Frame) -> Vec<String> {
+    let n = frame.n_rows();
+    if n < 50 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for field in &pipeline.input_schema.fields {
+        let Some(col) = frame
+            .column(&field.name)
+            .filter(|c| c.dtype() == DataType::String)
+        else {
+            continue;
+        };
+        let distinct: HashSet<&str> = (0..n).filter_map(|i| col.str_at(i)).collect();
+        if distinct.len() as f64 > 0.9 * n as f64 {
+            out.push(format!(
+                "column '{}' looks like an identifier ({} distinct values in {n} training rows) and cannot generalize to new rows; consider --drop {}",
+                field.name,
+                distinct.len(),
+                field.name
+            ));
+        }
+    }
+    out
 }
 
 /// Class labels to stratify by; none for regression.

@@ -257,3 +257,36 @@ fn regression_and_multiclass_targets_are_inferred() {
             > 0.6
     );
 }
+
+#[test]
+fn identifier_columns_are_flagged() {
+    let dir = tempdir("ids");
+    let titanic = common::shared_data("titanic");
+    let run = capstan(
+        &dir,
+        &[
+            "train",
+            "--data",
+            titanic.to_str().expect("utf-8"),
+            "--target",
+            "survived",
+            "--n-trees",
+            "10",
+            "--json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let warnings = report["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .is_some_and(|w| w.contains("column 'name' looks like an identifier"))),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("'sex'")))
+    );
+}
