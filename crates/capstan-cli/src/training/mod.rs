@@ -3,17 +3,22 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use capstan_bundle::{Bundle, FORMAT_VERSION, Lineage, Manifest, TargetInfo};
-use capstan_features::{FittedPipeline, PipelineMode};
-use capstan_frame::{DataType, Frame, Matrix, ReadOptions, Schema};
+use capstan_features::FittedPipeline;
+use capstan_frame::{DataType, Frame, ReadOptions, Schema};
 use capstan_io::{sha256_hex, utc_now_rfc3339};
-use capstan_learn::{Model, Predictions, Task, gbdt, linear};
+use capstan_learn::Predictions;
 
-use crate::config::{ModelKind, SplitMethod, TrainConfig};
+mod fit;
+mod split;
+
+use crate::config::TrainConfig;
 use crate::evaluation::{self, MetricMap};
 use crate::exit::input_error;
-use crate::target::{self, Target};
+use crate::target;
+use fit::{cross_validate, fit_model, fit_pipeline};
+use split::make_split;
 
 /// Everything a training job produced.
 #[derive(Debug)]
@@ -206,62 +211,6 @@ fn validate_config(cfg: &TrainConfig) -> Result<()> {
     Ok(())
 }
 
-fn make_split(
-    cfg: &TrainConfig,
-    frame: &Frame,
-    target: &Target,
-    source: &str,
-) -> Result<capstan_eval::Split> {
-    let n = frame.n_rows();
-    let test_fraction = cfg.split.test_fraction;
-    if test_fraction == 0.0 {
-        return Ok(capstan_eval::Split {
-            train: (0..n).collect(),
-            test: Vec::new(),
-        });
-    }
-    let split = match cfg.split.method {
-        SplitMethod::Random => {
-            let strata = class_strata_of(target.task, &target.y);
-            capstan_eval::holdout(n, test_fraction, cfg.seed, strata.as_deref())?
-        }
-        SplitMethod::Time => {
-            let order = match &cfg.split.time_column {
-                None => (0..n).collect(),
-                Some(name) => {
-                    let col = frame.column(name).ok_or_else(|| {
-                        input_error(format!("{source}: split.time_column '{name}' not found"))
-                    })?;
-                    let mut order: Vec<usize> = (0..n).collect();
-                    order.sort_by(|&a, &b| compare_cells(col, a, b));
-                    order
-                }
-            };
-            // Keep both parts in time order, so early stopping and CV can respect it too.
-            let mut split = capstan_eval::time_ordered_holdout(&order, test_fraction)?;
-            let mut rank = vec![0; n];
-            for (r, &row) in order.iter().enumerate() {
-                rank[row] = r;
-            }
-            split.train.sort_by_key(|&row| rank[row]);
-            split.test.sort_by_key(|&row| rank[row]);
-            split
-        }
-    };
-    Ok(split)
-}
-
-/// Orders two cells of one column: text by text, anything else by its numeric view, nulls first.
-fn compare_cells(col: &capstan_frame::Column, a: usize, b: usize) -> std::cmp::Ordering {
-    match (col.str_at(a), col.str_at(b)) {
-        (Some(x), Some(y)) => x.cmp(y),
-        _ => {
-            let key = |i| col.f64_at(i).unwrap_or(f64::NEG_INFINITY);
-            key(a).total_cmp(&key(b))
-        }
-    }
-}
-
 /// Text columns with a distinct value in (almost) every row cannot generalize to new rows.
 fn identifier_warnings(pipeline: &FittedPipeline, frame: &Frame) -> Vec<String> {
     let n = frame.n_rows();
@@ -287,145 +236,6 @@ fn identifier_warnings(pipeline: &FittedPipeline, frame: &Frame) -> Vec<String> 
         }
     }
     out
-}
-
-/// Class labels to stratify by; none for regression.
-fn class_strata_of(task: Task, y: &[f64]) -> Option<Vec<usize>> {
-    match task {
-        Task::Regression => None,
-        _ => Some(y.iter().map(|&v| v as usize).collect()),
-    }
-}
-
-fn fit_pipeline(cfg: &TrainConfig, frame: &Frame, target: &str) -> Result<FittedPipeline> {
-    let mode = match cfg.model {
-        ModelKind::Gbdt => PipelineMode::Tree,
-        ModelKind::Linear => PipelineMode::Linear,
-    };
-    Ok(FittedPipeline::fit(&cfg.features, mode, frame, &[target])?)
-}
-
-struct Fitted {
-    model: Model,
-    valid_metrics: Option<MetricMap>,
-    best_iteration: Option<usize>,
-}
-
-fn fit_model(
-    cfg: &TrainConfig,
-    task: Task,
-    x: &Matrix,
-    y: &[f64],
-    progress: &mut dyn FnMut(Progress),
-) -> Result<Fitted> {
-    match cfg.model {
-        ModelKind::Linear => {
-            let model = linear::fit(x, y, task, &cfg.linear).context("linear model")?;
-            Ok(Fitted {
-                model: Model::Linear(model),
-                valid_metrics: None,
-                best_iteration: None,
-            })
-        }
-        ModelKind::Gbdt => {
-            let mut params = cfg.gbdt.clone();
-            params.seed = cfg.seed;
-            let total = params.n_trees;
-            let mut report = |it: gbdt::Iteration| {
-                progress(Progress::Iteration {
-                    done: it.iteration + 1,
-                    total,
-                })
-            };
-            if params.early_stopping_rounds.is_none() {
-                let model = gbdt::fit((x, y), None, task, &params, &mut report).context("gbdt")?;
-                return Ok(Fitted {
-                    model: Model::Gbdt(model),
-                    valid_metrics: None,
-                    best_iteration: None,
-                });
-            }
-            // Early stopping watches a validation part carved out of the training rows:
-            // the latest rows for a time split (rows arrive in time order), else a random part.
-            let split = match cfg.split.method {
-                SplitMethod::Time => {
-                    let order: Vec<usize> = (0..x.n_rows).collect();
-                    capstan_eval::time_ordered_holdout(&order, cfg.split.valid_fraction)?
-                }
-                SplitMethod::Random => {
-                    let strata = class_strata_of(task, y);
-                    capstan_eval::holdout(
-                        x.n_rows,
-                        cfg.split.valid_fraction,
-                        cfg.seed.wrapping_add(1),
-                        strata.as_deref(),
-                    )?
-                }
-            };
-            let x_fit = x.take_rows(&split.train);
-            let y_fit: Vec<f64> = split.train.iter().map(|&i| y[i]).collect();
-            let x_valid = x.take_rows(&split.test);
-            let y_valid: Vec<f64> = split.test.iter().map(|&i| y[i]).collect();
-            let model = gbdt::fit(
-                (&x_fit, &y_fit),
-                Some((&x_valid, &y_valid)),
-                task,
-                &params,
-                &mut report,
-            )
-            .context("gbdt")?;
-            let valid =
-                evaluation::score(task, &y_valid, &model.predict(&x_valid), cfg.threshold)?.metrics;
-            let best = model.best_iteration;
-            Ok(Fitted {
-                model: Model::Gbdt(model),
-                valid_metrics: Some(valid),
-                best_iteration: best,
-            })
-        }
-    }
-}
-
-fn cross_validate(
-    cfg: &TrainConfig,
-    frame: &Frame,
-    y: &[f64],
-    target: &Target,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<Vec<MetricMap>> {
-    // Time splits validate on expanding windows: each fold is tested on later rows only.
-    let folds = match cfg.split.method {
-        SplitMethod::Time => capstan_eval::time_series_folds(frame.n_rows(), cfg.split.cv_folds)?,
-        SplitMethod::Random => {
-            let strata = class_strata_of(target.task, y);
-            capstan_eval::kfold(
-                frame.n_rows(),
-                cfg.split.cv_folds,
-                cfg.seed,
-                true,
-                strata.as_deref(),
-            )?
-        }
-    };
-    let mut out = Vec::with_capacity(folds.len());
-    for (i, fold) in folds.iter().enumerate() {
-        progress(Progress::Stage(format!(
-            "cross-validating, fold {}/{}",
-            i + 1,
-            folds.len()
-        )));
-        let fit_frame = frame.take(&fold.train);
-        let held_frame = frame.take(&fold.test);
-        let pipeline = fit_pipeline(cfg, &fit_frame, &target.name)?;
-        let x_fit = pipeline.transform(&fit_frame)?;
-        let x_held = pipeline.transform(&held_frame)?;
-        let y_fit: Vec<f64> = fold.train.iter().map(|&i| y[i]).collect();
-        let y_held: Vec<f64> = fold.test.iter().map(|&i| y[i]).collect();
-        let fitted = fit_model(cfg, target.task, &x_fit, &y_fit, progress)?;
-        let held = fitted.model.predict(&x_held);
-        out.push(evaluation::score(target.task, &y_held, &held, cfg.threshold)?.metrics);
-    }
-    Ok(out)
 }
 
 /// The commit of the capstan source tree, when built from a git checkout.

@@ -1,0 +1,147 @@
+//! Fitting the pipeline and the learner, with early stopping and cross-validation.
+
+use anyhow::{Context, Result};
+use capstan_features::{FittedPipeline, PipelineMode};
+use capstan_frame::{Frame, Matrix};
+use capstan_learn::{Model, Task, gbdt, linear};
+
+use super::Progress;
+use super::split::class_strata_of;
+use crate::config::{ModelKind, SplitMethod, TrainConfig};
+use crate::evaluation::{self, MetricMap};
+use crate::target::Target;
+
+pub(super) fn fit_pipeline(
+    cfg: &TrainConfig,
+    frame: &Frame,
+    target: &str,
+) -> Result<FittedPipeline> {
+    let mode = match cfg.model {
+        ModelKind::Gbdt => PipelineMode::Tree,
+        ModelKind::Linear => PipelineMode::Linear,
+    };
+    Ok(FittedPipeline::fit(&cfg.features, mode, frame, &[target])?)
+}
+
+pub(super) struct Fitted {
+    pub model: Model,
+    pub valid_metrics: Option<MetricMap>,
+    pub best_iteration: Option<usize>,
+}
+
+pub(super) fn fit_model(
+    cfg: &TrainConfig,
+    task: Task,
+    x: &Matrix,
+    y: &[f64],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Fitted> {
+    match cfg.model {
+        ModelKind::Linear => {
+            let model = linear::fit(x, y, task, &cfg.linear).context("linear model")?;
+            Ok(Fitted {
+                model: Model::Linear(model),
+                valid_metrics: None,
+                best_iteration: None,
+            })
+        }
+        ModelKind::Gbdt => {
+            let mut params = cfg.gbdt.clone();
+            params.seed = cfg.seed;
+            let total = params.n_trees;
+            let mut report = |it: gbdt::Iteration| {
+                progress(Progress::Iteration {
+                    done: it.iteration + 1,
+                    total,
+                })
+            };
+            if params.early_stopping_rounds.is_none() {
+                let model = gbdt::fit((x, y), None, task, &params, &mut report).context("gbdt")?;
+                return Ok(Fitted {
+                    model: Model::Gbdt(model),
+                    valid_metrics: None,
+                    best_iteration: None,
+                });
+            }
+            // Early stopping watches a validation part carved out of the training rows:
+            // the latest rows for a time split (rows arrive in time order), else a random part.
+            let split = match cfg.split.method {
+                SplitMethod::Time => {
+                    let order: Vec<usize> = (0..x.n_rows).collect();
+                    capstan_eval::time_ordered_holdout(&order, cfg.split.valid_fraction)?
+                }
+                SplitMethod::Random => {
+                    let strata = class_strata_of(task, y);
+                    capstan_eval::holdout(
+                        x.n_rows,
+                        cfg.split.valid_fraction,
+                        cfg.seed.wrapping_add(1),
+                        strata.as_deref(),
+                    )?
+                }
+            };
+            let x_fit = x.take_rows(&split.train);
+            let y_fit: Vec<f64> = split.train.iter().map(|&i| y[i]).collect();
+            let x_valid = x.take_rows(&split.test);
+            let y_valid: Vec<f64> = split.test.iter().map(|&i| y[i]).collect();
+            let model = gbdt::fit(
+                (&x_fit, &y_fit),
+                Some((&x_valid, &y_valid)),
+                task,
+                &params,
+                &mut report,
+            )
+            .context("gbdt")?;
+            let valid =
+                evaluation::score(task, &y_valid, &model.predict(&x_valid), cfg.threshold)?.metrics;
+            let best = model.best_iteration;
+            Ok(Fitted {
+                model: Model::Gbdt(model),
+                valid_metrics: Some(valid),
+                best_iteration: best,
+            })
+        }
+    }
+}
+
+pub(super) fn cross_validate(
+    cfg: &TrainConfig,
+    frame: &Frame,
+    y: &[f64],
+    target: &Target,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<MetricMap>> {
+    // Time splits validate on expanding windows: each fold is tested on later rows only.
+    let folds = match cfg.split.method {
+        SplitMethod::Time => capstan_eval::time_series_folds(frame.n_rows(), cfg.split.cv_folds)?,
+        SplitMethod::Random => {
+            let strata = class_strata_of(target.task, y);
+            capstan_eval::kfold(
+                frame.n_rows(),
+                cfg.split.cv_folds,
+                cfg.seed,
+                true,
+                strata.as_deref(),
+            )?
+        }
+    };
+    let mut out = Vec::with_capacity(folds.len());
+    for (i, fold) in folds.iter().enumerate() {
+        progress(Progress::Stage(format!(
+            "cross-validating, fold {}/{}",
+            i + 1,
+            folds.len()
+        )));
+        let fit_frame = frame.take(&fold.train);
+        let held_frame = frame.take(&fold.test);
+        let pipeline = fit_pipeline(cfg, &fit_frame, &target.name)?;
+        let x_fit = pipeline.transform(&fit_frame)?;
+        let x_held = pipeline.transform(&held_frame)?;
+        let y_fit: Vec<f64> = fold.train.iter().map(|&i| y[i]).collect();
+        let y_held: Vec<f64> = fold.test.iter().map(|&i| y[i]).collect();
+        let fitted = fit_model(cfg, target.task, &x_fit, &y_fit, progress)?;
+        let held = fitted.model.predict(&x_held);
+        out.push(evaluation::score(target.task, &y_held, &held, cfg.threshold)?.metrics);
+    }
+    Ok(out)
+}
