@@ -33,6 +33,18 @@ pub fn input_error(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(InputError(message.into()))
 }
 
+/// A model that cannot be found.
+#[derive(Debug)]
+pub struct ModelNotFound(pub String);
+
+impl std::fmt::Display for ModelNotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ModelNotFound {}
+
 /// Picks the exit code: bad input anywhere in the chain wins over a model error.
 pub fn code_for(err: &anyhow::Error) -> i32 {
     let bad_input = err.chain().any(|c| {
@@ -47,7 +59,7 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
     }
     if err
         .chain()
-        .any(|c| c.is::<BundleError>() || c.is::<StoreError>())
+        .any(|c| c.is::<BundleError>() || c.is::<StoreError>() || c.is::<ModelNotFound>())
     {
         return BAD_MODEL;
     }

@@ -6,16 +6,18 @@ use anyhow::{Context, Result};
 use capstan_bundle::Bundle;
 use capstan_store::Store;
 
+use crate::exit::ModelNotFound;
+
 pub fn load(spec: &str, store_dir: &Path) -> Result<Bundle> {
     let path = Path::new(spec);
     if path.is_file() {
         return Ok(Bundle::read(path)?);
     }
     if !store_dir.join("capstan.db").is_file() {
-        return Err(crate::exit::input_error(format!(
+        return Err(anyhow::Error::new(ModelNotFound(format!(
             "model '{spec}' is neither a bundle file nor a run id (no store at {})",
             store_dir.display()
-        )));
+        ))));
     }
     let store = Store::open(store_dir)?;
     let run = store.get_run(spec)?;

@@ -196,6 +196,24 @@ fn predict_and_model_errors() {
     );
     assert_eq!(train.code, 0, "{}", train.stderr);
     let out = dir.join("scores.csv");
+    // Predicting fails with `code` and the message parts, and writes no output file.
+    let predict_fails = |model: &str, data: &Path, code: i32, needles: &[&str]| {
+        assert_fails(
+            &dir,
+            &[
+                "predict",
+                "--model",
+                model,
+                "--data",
+                s(data),
+                "--out",
+                s(&out),
+            ],
+            code,
+            needles,
+        );
+        assert!(!out.exists(), "a failed predict left {}", out.display());
+    };
 
     // Input missing a training column.
     let text = std::fs::read_to_string(&telco).expect("read");
@@ -209,21 +227,7 @@ fn predict_and_model_errors() {
         .collect();
     let no_tenure = dir.join("no_tenure.csv");
     std::fs::write(&no_tenure, without_tenure).expect("write");
-    assert_fails(
-        &dir,
-        &[
-            "predict",
-            "--model",
-            s(&model),
-            "--data",
-            s(&no_tenure),
-            "--out",
-            s(&out),
-        ],
-        BAD_INPUT,
-        &["tenure"],
-    );
-    assert!(!out.exists());
+    predict_fails(s(&model), &no_tenure, BAD_INPUT, &["tenure"]);
 
     // A value of the wrong type in a numeric training column names row and column.
     let bad = dir.join("bad.csv");
@@ -232,75 +236,39 @@ fn predict_and_model_errors() {
         text.replacen(",1,No,No phone service", ",one,No,No phone service", 1),
     )
     .expect("write");
-    assert_fails(
-        &dir,
-        &[
-            "predict",
-            "--model",
-            s(&model),
-            "--data",
-            s(&bad),
-            "--out",
-            s(&out),
-        ],
+    predict_fails(
+        s(&model),
+        &bad,
         BAD_INPUT,
         &["row 2", "column 'tenure'", "'one'"],
     );
-    assert!(!out.exists());
 
-    // Corrupt, truncated and non-bundle files.
+    // Corrupt, truncated and non-bundle files, and an unknown run id.
     let bytes = std::fs::read(&model).expect("read bundle");
     let corrupt = dir.join("corrupt.capstan");
     let mut flipped = bytes.clone();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x20;
     std::fs::write(&corrupt, flipped).expect("write");
-    assert_fails(
-        &dir,
-        &[
-            "predict",
-            "--model",
-            s(&corrupt),
-            "--data",
-            s(&telco),
-            "--out",
-            s(&out),
-        ],
+    predict_fails(
+        s(&corrupt),
+        &telco,
         BAD_MODEL,
         &["corrupt.capstan", "checksum"],
     );
     let truncated = dir.join("truncated.capstan");
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).expect("write");
-    assert_fails(
-        &dir,
-        &[
-            "predict",
-            "--model",
-            s(&truncated),
-            "--data",
-            s(&telco),
-            "--out",
-            s(&out),
-        ],
-        BAD_MODEL,
-        &["truncated.capstan"],
-    );
-    assert_fails(
-        &dir,
-        &[
-            "predict",
-            "--model",
-            s(&telco),
-            "--data",
-            s(&telco),
-            "--out",
-            s(&out),
-        ],
+    predict_fails(s(&truncated), &telco, BAD_MODEL, &["truncated.capstan"]);
+    predict_fails(
+        s(&telco),
+        &telco,
         BAD_MODEL,
         &["not a capstan model bundle"],
     );
-    assert_fails(
-        &dir,
+    predict_fails("0123456789ab", &telco, BAD_MODEL, &["0123456789ab"]);
+    let no_store = tempdir("no-store");
+    let run = capstan(
+        &no_store,
         &[
             "predict",
             "--model",
@@ -310,10 +278,13 @@ fn predict_and_model_errors() {
             "--out",
             s(&out),
         ],
-        BAD_MODEL,
-        &["0123456789ab"],
     );
-    assert!(!out.exists());
+    assert_eq!(run.code, BAD_MODEL, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("neither a bundle file nor a run id"),
+        "{}",
+        run.stderr
+    );
 
     // Evaluate with an unknown class label names the row.
     let relabelled = dir.join("relabelled.csv");
