@@ -97,6 +97,9 @@ pub(crate) struct BinnedData {
     pub mappers: Vec<BinMapper>,
     /// `bins[f * n_rows + row]`.
     pub bins: Vec<u8>,
+    /// The same bins row-major, `row_bins[row * row_stride + f]` (for row-wise histograms);
+    /// the padding bytes are zero.
+    pub row_bins: Vec<u8>,
     /// Feature `f`'s histogram entries are `offsets[f]..offsets[f + 1]`.
     pub offsets: Vec<usize>,
 }
@@ -107,6 +110,7 @@ impl BinnedData {
         let n_rows = x.n_rows;
         let sample: Option<Vec<usize>> =
             (n_rows > cfg.sample_cnt).then(|| Rng::new(cfg.seed, 3).sample(n_rows, cfg.sample_cnt));
+        let any_nan = nan_columns(x);
         let mappers: Vec<BinMapper> = (0..x.n_cols)
             .into_par_iter()
             .map(|f| {
@@ -117,23 +121,36 @@ impl BinnedData {
                     Some(s) => column(&mut s.iter().copied()),
                     None => column(&mut (0..n_rows)),
                 };
-                let any_nan = (0..n_rows).any(|i| x.data[i * x.n_cols + f].is_nan());
                 match x.feature_kinds[f] {
-                    FeatureKind::Numeric => numeric_mapper(values, any_nan, cfg),
+                    FeatureKind::Numeric => numeric_mapper(values, any_nan[f], cfg),
                     FeatureKind::Categorical { n_categories } => {
                         categorical_mapper(&values, n_categories as usize, cfg)
                     }
                 }
             })
             .collect();
+        let stride = row_stride(x.n_cols);
+        let mut row_bins = vec![0u8; n_rows * stride];
+        row_bins
+            .par_chunks_mut(ROW_BLOCK * stride)
+            .zip(x.data.par_chunks(ROW_BLOCK * x.n_cols.max(1)))
+            .for_each(|(out, rows)| {
+                for (o, row) in out
+                    .chunks_exact_mut(stride)
+                    .zip(rows.chunks(x.n_cols.max(1)))
+                {
+                    for ((b, m), &v) in o.iter_mut().zip(&mappers).zip(row) {
+                        *b = m.bin_of(v);
+                    }
+                }
+            });
         let mut bins = vec![0u8; n_rows * x.n_cols];
         if n_rows > 0 {
             bins.par_chunks_mut(n_rows)
-                .zip(mappers.par_iter())
                 .enumerate()
-                .for_each(|(f, (col, mapper))| {
-                    for (i, b) in col.iter_mut().enumerate() {
-                        *b = mapper.bin_of(x.data[i * x.n_cols + f]);
+                .for_each(|(f, col)| {
+                    for (b, row) in col.iter_mut().zip(row_bins.chunks_exact(stride)) {
+                        *b = row[f];
                     }
                 });
         }
@@ -146,6 +163,7 @@ impl BinnedData {
             n_rows,
             mappers,
             bins,
+            row_bins,
             offsets,
         }
     }
@@ -161,6 +179,34 @@ impl BinnedData {
     pub(crate) fn total_bins(&self) -> usize {
         self.offsets[self.offsets.len() - 1]
     }
+}
+
+/// Rows per parallel block when binning.
+const ROW_BLOCK: usize = 4096;
+
+/// Bytes per row of the row-major bins: the features rounded up to whole 8-byte words.
+pub(crate) fn row_stride(n_features: usize) -> usize {
+    n_features.next_multiple_of(8).max(8)
+}
+
+/// Which columns hold a NaN, in one pass over the row-major values.
+fn nan_columns(x: &Matrix) -> Vec<bool> {
+    let width = x.n_cols.max(1);
+    x.data
+        .par_chunks(ROW_BLOCK * width)
+        .map(|rows| {
+            let mut nan = vec![false; x.n_cols];
+            for row in rows.chunks(width) {
+                for (n, v) in nan.iter_mut().zip(row) {
+                    *n |= v.is_nan();
+                }
+            }
+            nan
+        })
+        .reduce(
+            || vec![false; x.n_cols],
+            |a, b| a.iter().zip(&b).map(|(x, y)| *x || *y).collect(),
+        )
 }
 
 /// The next representable double above `a` (finite `a`).

@@ -7,7 +7,7 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
 
 use rayon::prelude::*;
 
-use super::binning::BinnedData;
+use super::binning::{BinnedData, row_stride};
 
 /// Leaves with fewer rows build their histogram on one thread.
 pub(crate) const PARALLEL_MIN_ROWS: usize = 4096;
@@ -147,8 +147,112 @@ pub(crate) fn feature_slices<'a>(
     out
 }
 
-/// Builds the histogram of `rows` for the used features into `hist` (all features' bins).
+/// Builds the histogram of `rows` for the used features into `hist` (all features' bins;
+/// others may be filled too).
 pub(crate) fn build(
+    data: &BinnedData,
+    rows: &[u32],
+    grads: &[GradPair],
+    used: &[bool],
+    hist: &mut [Stats],
+) {
+    let n_used = used.iter().filter(|&&u| u).count();
+    if 2 * n_used >= data.n_features() {
+        build_rows(data, rows, grads, hist);
+    } else {
+        build_columns(data, rows, grads, used, hist);
+    }
+}
+
+/// Row-wise: one pass over the rows, each adding to every feature. Large leaves are cut into
+/// row blocks summed on separate threads; integer sums make the result independent of that.
+fn build_rows(data: &BinnedData, rows: &[u32], grads: &[GradPair], hist: &mut [Stats]) {
+    let acc = |h: &mut [Stats], r: &[u32]| {
+        h.fill(Stats::default());
+        accumulate_rows(h, &data.row_bins, &data.offsets, r, grads);
+    };
+    let blocks = rayon::current_num_threads().min(rows.len() / MIN_BLOCK_ROWS);
+    if blocks <= 1 {
+        acc(hist, rows);
+        return;
+    }
+    let len = hist.len();
+    let mut parts = rows.chunks(rows.len().div_ceil(blocks));
+    let first = parts.next().unwrap_or(&[]);
+    let rest: Vec<&[u32]> = parts.collect();
+    let (_, others) = rayon::join(
+        || acc(hist, first),
+        || {
+            rest.into_par_iter()
+                .map(|r| {
+                    let mut h = vec![Stats::default(); len];
+                    acc(&mut h, r);
+                    h
+                })
+                .reduce_with(|mut a, b| {
+                    add_into(&mut a, &b);
+                    a
+                })
+        },
+    );
+    if let Some(o) = others {
+        add_into(hist, &o);
+    }
+}
+
+fn add_into(a: &mut [Stats], b: &[Stats]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += *y;
+    }
+}
+
+/// Fewest rows per parallel block of the row-wise build.
+const MIN_BLOCK_ROWS: usize = PARALLEL_MIN_ROWS / 2;
+
+/// Rows gathered at a time by the row-wise kernel (their bins and gradients fit in L1).
+const GATHER: usize = 128;
+
+/// The row-wise kernel: `hist[offsets[f] + bin(row, f)] += (g, h, 1)` for every feature.
+/// Rows are first gathered into small contiguous buffers: the short gather loop keeps many
+/// cache misses in flight, the long add loop then runs on cached data.
+fn accumulate_rows(
+    hist: &mut [Stats],
+    row_bins: &[u8],
+    offsets: &[usize],
+    rows: &[u32],
+    grads: &[GradPair],
+) {
+    let nf = offsets.len() - 1;
+    let offsets = &offsets[..nf];
+    let stride = row_stride(nf);
+    let mut bins = vec![0u8; GATHER * stride];
+    let mut ordered = [GradPair::default(); GATHER];
+    for chunk in rows.chunks(GATHER) {
+        for ((&r, p), b) in chunk
+            .iter()
+            .zip(&mut ordered)
+            .zip(bins.chunks_exact_mut(stride))
+        {
+            let r = r as usize;
+            *p = grads[r];
+            let src = &row_bins[r * stride..(r + 1) * stride];
+            for (d, s) in b.chunks_exact_mut(8).zip(src.chunks_exact(8)) {
+                d.copy_from_slice(s);
+            }
+        }
+        for (row, p) in bins.chunks_exact(stride).zip(&ordered[..chunk.len()]) {
+            for (&b, &o) in row.iter().zip(offsets) {
+                let e = &mut hist[o + b as usize];
+                e.g += p.g;
+                e.h += p.h;
+                e.n += 1;
+            }
+        }
+    }
+}
+
+/// Column-wise (few features used): per feature over gathered gradients.
+fn build_columns(
     data: &BinnedData,
     rows: &[u32],
     grads: &[GradPair],
@@ -171,7 +275,7 @@ pub(crate) fn build(
     }
 }
 
-/// The kernel: `hist[bin(row)] += (g, h, 1)` for each row of the leaf.
+/// The column kernel: `hist[bin(row)] += (g, h, 1)` for each row of the leaf.
 fn accumulate(hist: &mut [Stats], col: &[u8], rows: &[u32], ordered: &[GradPair]) {
     for (&r, p) in rows.iter().zip(ordered) {
         let e = &mut hist[col[r as usize] as usize];
