@@ -12,6 +12,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("capstan-learn", &["capstan-frame"]),
     ("capstan-store", &["capstan-io"]),
     (
+        "capstan-bench",
+        &["capstan-frame", "capstan-learn", "capstan-eval"],
+    ),
+    (
         "capstan-bundle",
         &[
             "capstan-frame",
