@@ -6,10 +6,10 @@ use std::path::Path;
 /// Crate -> the capstan crates it may depend on (normal dependencies).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("capstan-io", &[]),
-    ("capstan-eval", &[]),
+    ("capstan-eval", &["capstan-io"]),
     ("capstan-frame", &["capstan-io"]),
     ("capstan-features", &["capstan-frame"]),
-    ("capstan-learn", &["capstan-frame"]),
+    ("capstan-learn", &["capstan-frame", "capstan-io"]),
     ("capstan-store", &["capstan-io"]),
     (
         "capstan-bench",

@@ -1,7 +1,7 @@
 //! Metrics, splits and cross-validation; no IO.
 //!
 //! Metrics equal scikit-learn's (checked by `tests/oracle.rs`). Binary predictions are
-//! positive when `p >= threshold`. Splits use the crate's own seeded PRNG ([`rng::Rng`]):
+//! positive when `p >= threshold`. Splits use the shared seeded PRNG ([`rng::Rng`], from capstan-io):
 //! same seed, same split on every platform, though not sklearn's shuffles.
 
 mod binary;
@@ -10,13 +10,13 @@ mod error;
 mod multiclass;
 mod overfit;
 mod regression;
-pub mod rng;
 mod split;
 
 pub use binary::{
     BinaryConfusion, BinaryMetrics, average_precision, binary_metrics, brier, confusion, log_loss,
     roc_auc,
 };
+pub use capstan_io::rng;
 pub use error::EvalError;
 pub use multiclass::{MulticlassMetrics, argmax, class_indices, multiclass_metrics};
 pub use overfit::{MAX_ERROR_RATIO, MAX_SCORE_GAP, overfit_warning};

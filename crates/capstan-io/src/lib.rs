@@ -1,8 +1,9 @@
-//! Small IO helpers shared by the capstan crates: atomic file writes, RFC 3339 UTC
-//! timestamps, sha256 as lowercase hex.
+//! Small helpers shared by the capstan crates: atomic file writes, RFC 3339 UTC
+//! timestamps, sha256 as lowercase hex, and the seeded PRNG.
 
 mod atomic;
 mod hash;
+pub mod rng;
 mod time;
 
 pub use atomic::write_atomic;

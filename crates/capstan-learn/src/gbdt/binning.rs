@@ -3,7 +3,7 @@
 use capstan_frame::{FeatureKind, Matrix};
 use rayon::prelude::*;
 
-use super::rng::Rng;
+use super::rng::{Rng, sample};
 
 /// Values with `|x| <= K_ZERO` count as zero, which always gets a bin of its own.
 const K_ZERO: f64 = 1e-35;
@@ -108,8 +108,8 @@ impl BinnedData {
     /// Finds each feature's bins (from a row sample when large) and bins every row.
     pub(crate) fn build(x: &Matrix, cfg: &BinConfig) -> Self {
         let n_rows = x.n_rows;
-        let sample: Option<Vec<usize>> =
-            (n_rows > cfg.sample_cnt).then(|| Rng::new(cfg.seed, 3).sample(n_rows, cfg.sample_cnt));
+        let sample: Option<Vec<usize>> = (n_rows > cfg.sample_cnt)
+            .then(|| sample(&mut Rng::stream(cfg.seed, 3), n_rows, cfg.sample_cnt));
         let any_nan = nan_columns(x);
         let mappers: Vec<BinMapper> = (0..x.n_cols)
             .into_par_iter()

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::binning::{BinConfig, BinnedData};
 use super::grow::{self, GrowParams, Grower};
 use super::histogram;
-use super::rng::Rng;
+use super::rng::{Rng, below, sample};
 use super::split::SplitParams;
 use super::tree::Tree;
 use super::{GbdtModel, GbdtParams, Iteration, objective, validate};
@@ -47,7 +47,7 @@ fn sample_features(rng: &mut Rng, n_features: usize, fraction: f64) -> Vec<bool>
     }
     let cnt = ((n_features as f64 * fraction).round() as usize).max(n_features.min(2));
     let mut used = vec![false; n_features];
-    for f in rng.sample(n_features, cnt) {
+    for f in sample(rng, n_features, cnt) {
         used[f] = true;
     }
     used
@@ -63,7 +63,7 @@ fn sample_rows(rng: &mut Rng, n: usize, fraction: f64, bag: &mut Vec<u32>, in_ba
         }
     }
     if bag.is_empty() {
-        let i = rng.below(n);
+        let i = below(rng, n);
         in_bag[i] = true;
         bag.push(i as u32);
     }
@@ -111,7 +111,7 @@ pub(crate) fn fit(
     let bagging = p.bagging_freq > 0 && p.bagging_fraction < 1.0;
     let mut bag: Vec<u32> = (0..n as u32).collect();
     let mut in_bag = vec![true; n];
-    let (mut bag_rng, mut feature_rng) = (Rng::new(p.seed, 1), Rng::new(p.seed, 2));
+    let (mut bag_rng, mut feature_rng) = (Rng::stream(p.seed, 1), Rng::stream(p.seed, 2));
     let mut trees: Vec<Tree> = Vec::new();
     let mut best: Option<(usize, f64)> = None;
 

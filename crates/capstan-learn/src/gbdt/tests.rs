@@ -8,7 +8,7 @@ use capstan_frame::{FeatureKind, Matrix};
 use super::binning::{BinConfig, BinMapper, BinnedData, find_bin_zero_as_one_bin, greedy_find_bin};
 use super::grow::binned_leaf;
 use super::histogram::{self, GradPair, Stats};
-use super::rng::Rng;
+use super::rng::{Rng, sample};
 use super::{GbdtParams, boost};
 use crate::Task;
 
@@ -165,7 +165,7 @@ fn categorical_bins_keep_frequent_codes_and_send_the_rest_to_other() {
 }
 
 fn gradients(n: usize, seed: u64) -> Vec<GradPair> {
-    let mut rng = Rng::new(seed, 0);
+    let mut rng = Rng::stream(seed, 0);
     let g: Vec<f64> = (0..n).map(|_| rng.next_f64() * 2.0 - 1.0).collect();
     let h: Vec<f64> = (0..n).map(|_| rng.next_f64() * 0.25).collect();
     let mut out = Vec::new();
@@ -207,7 +207,7 @@ fn parent_histogram_is_exactly_left_plus_right() {
 
 #[test]
 fn quantized_sums_are_close_to_real_sums() {
-    let mut rng = Rng::new(3, 0);
+    let mut rng = Rng::stream(3, 0);
     let g: Vec<f64> = (0..10_000).map(|_| (rng.next_f64() - 0.5) * 1e5).collect();
     let h = vec![1.0; g.len()];
     let mut q = Vec::new();
@@ -313,17 +313,17 @@ fn tree_paths_agree_in_bin_space_and_value_space() {
 #[test]
 fn rng_streams_are_reproducible_and_distinct() {
     let a: Vec<u64> = (0..5)
-        .scan(Rng::new(9, 1), |r, _| Some(r.next_u64()))
+        .scan(Rng::stream(9, 1), |r, _| Some(r.next_u64()))
         .collect();
     let b: Vec<u64> = (0..5)
-        .scan(Rng::new(9, 1), |r, _| Some(r.next_u64()))
+        .scan(Rng::stream(9, 1), |r, _| Some(r.next_u64()))
         .collect();
     let c: Vec<u64> = (0..5)
-        .scan(Rng::new(9, 2), |r, _| Some(r.next_u64()))
+        .scan(Rng::stream(9, 2), |r, _| Some(r.next_u64()))
         .collect();
     assert_eq!(a, b);
     assert_ne!(a, c);
-    let s = Rng::new(1, 1).sample(100, 10);
+    let s = sample(&mut Rng::stream(1, 1), 100, 10);
     assert_eq!(s.len(), 10);
     assert!(s.windows(2).all(|w| w[0] < w[1]) && s[9] < 100);
 }

@@ -17,6 +17,11 @@ pub struct Rng {
 }
 
 impl Rng {
+    /// Independent sequence number `stream` of `seed` (e.g. one per sampling purpose).
+    pub fn stream(seed: u64, stream: u64) -> Self {
+        Rng::new(seed ^ stream.wrapping_mul(0xd1b5_4a32_d192_ed03))
+    }
+
     pub fn new(seed: u64) -> Self {
         let mut sm = seed;
         let s = [
