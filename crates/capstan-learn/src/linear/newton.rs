@@ -10,6 +10,40 @@ use super::logistic::Logistic;
 /// Relative slack on objective comparisons, above the summation round-off of the loss.
 const F_SLACK: f64 = 1e-13;
 
+/// The current iterate: coefficients, their predictors and the objective there.
+pub(super) struct Point<'a> {
+    pub theta: &'a [f64],
+    pub z: &'a [f64],
+    pub f: f64,
+}
+
+/// Armijo backtracking along `(step, dz)` (coefficients, predictors) from `at`, halving
+/// `t` from 1 up to 40 times; `sufficient` is the required first-order decrease at t = 1.
+/// On success the accepted point is left in `out` and its objective is returned.
+pub(super) fn backtrack(
+    prob: &Logistic,
+    at: &Point<'_>,
+    (step, dz): (&[f64], &[f64]),
+    sufficient: f64,
+    (theta_try, z_try): (&mut [f64], &mut [f64]),
+) -> Option<f64> {
+    let mut t = 1.0;
+    for _ in 0..40 {
+        for (i, zt) in z_try.iter_mut().enumerate() {
+            *zt = at.z[i] + t * dz[i];
+        }
+        for (i, th) in theta_try.iter_mut().enumerate() {
+            *th = at.theta[i] + t * step[i];
+        }
+        let f_try = prob.loss(z_try, None) + prob.penalty(theta_try);
+        if f_try <= at.f + t * sufficient + F_SLACK * at.f.abs() {
+            return Some(f_try);
+        }
+        t *= 0.5;
+    }
+    None
+}
+
 pub(super) fn minimize(prob: &Logistic, theta: &mut [f64], tol: f64, max_iter: usize) -> FitInfo {
     let (n, k, dim) = (prob.n(), prob.k, prob.dim());
     let mut z = vec![0.0; k * n];
@@ -44,26 +78,17 @@ pub(super) fn minimize(prob: &Logistic, theta: &mut [f64], tol: f64, max_iter: u
         }
         // Predictors move linearly along the step: z(t) = z + t * X step.
         prob.predictor(&step, &mut u);
-        let mut t = 1.0;
-        let mut accepted = false;
-        for _ in 0..40 {
-            for (i, zt) in z_try.iter_mut().enumerate() {
-                *zt = z[i] + t * u[i];
-            }
-            for (i, th) in theta_try.iter_mut().enumerate() {
-                *th = theta[i] + t * step[i];
-            }
-            let f_try = prob.loss(&z_try, None) + prob.penalty(&theta_try);
-            if f_try <= f + 1e-4 * t * slope + F_SLACK * f.abs() {
-                f = f_try;
-                accepted = true;
-                break;
-            }
-            t *= 0.5;
-        }
-        if !accepted {
+        let point = Point { theta, z: &z, f };
+        let Some(f_new) = backtrack(
+            prob,
+            &point,
+            (&step, &u),
+            1e-4 * slope,
+            (&mut theta_try, &mut z_try),
+        ) else {
             return stalled(iter);
-        }
+        };
+        f = f_new;
         theta.copy_from_slice(&theta_try);
         std::mem::swap(&mut z, &mut z_try);
         prob.loss(&z, Some(&mut probs));

@@ -10,10 +10,8 @@ use super::cd_inner::{Curvature, Model, violation};
 use super::collinear::null_directions;
 use super::hessian::full_hessian;
 use super::logistic::Logistic;
-use super::newton::stalled;
+use super::newton::{Point, backtrack, stalled};
 
-/// Relative slack on objective comparisons, above the summation round-off of the loss.
-const F_SLACK: f64 = 1e-13;
 /// Inner sweeps allowed, counted in data-pass equivalents.
 const INNER_BUDGET_PASSES: usize = 200;
 
@@ -124,26 +122,17 @@ fn minimize_with(
             // No descent left at working precision.
             return stalled(iter);
         }
-        let mut t = 1.0;
-        let mut accepted = false;
-        for _ in 0..40 {
-            for (i, zt) in scratch.iter_mut().enumerate() {
-                *zt = z[i] + t * dz[i];
-            }
-            for (i, th) in theta_try.iter_mut().enumerate() {
-                *th = theta[i] + t * delta[i];
-            }
-            let f_try = prob.loss(&scratch, None) + prob.penalty(&theta_try);
-            if f_try <= f + 0.01 * t * decrease + F_SLACK * f.abs() {
-                f = f_try;
-                accepted = true;
-                break;
-            }
-            t *= 0.5;
-        }
-        if !accepted {
+        let point = Point { theta, z: &z, f };
+        let Some(f_new) = backtrack(
+            prob,
+            &point,
+            (&delta, &dz),
+            0.01 * decrease,
+            (&mut theta_try, &mut scratch),
+        ) else {
             return stalled(iter);
-        }
+        };
+        f = f_new;
         theta.copy_from_slice(&theta_try);
         std::mem::swap(&mut z, &mut scratch);
         prob.loss(&z, Some(&mut probs));
