@@ -45,7 +45,9 @@ impl std::fmt::Display for ModelNotFound {
 
 impl std::error::Error for ModelNotFound {}
 
-/// Picks the exit code: bad input anywhere in the chain wins over a model error.
+/// Picks the exit code: bad input anywhere in the chain wins over a model error. Store
+/// errors are model errors (a missing model, version, alias or run; a corrupt artifact)
+/// except invalid names, rollout values and api key names, which are bad input.
 pub fn code_for(err: &anyhow::Error) -> i32 {
     let bad_input = err.chain().any(|c| {
         c.is::<InputError>()
@@ -53,6 +55,7 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
             || c.is::<FeatureError>()
             || c.is::<LearnError>()
             || c.is::<capstan_eval::EvalError>()
+            || c.downcast_ref::<StoreError>().is_some_and(is_bad_input)
     });
     if bad_input {
         return BAD_INPUT;
@@ -64,6 +67,18 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
         return BAD_MODEL;
     }
     FAILURE
+}
+
+/// Store errors about what the user typed (a name, a rollout value, an api key) rather than
+/// a model that cannot be found or loaded.
+fn is_bad_input(err: &StoreError) -> bool {
+    matches!(
+        err,
+        StoreError::InvalidName { .. }
+            | StoreError::InvalidRollout { .. }
+            | StoreError::KeyNotFound(_)
+            | StoreError::KeyExists(_)
+    )
 }
 
 /// The error and its causes on one line, skipping causes already quoted by their parent.

@@ -4,22 +4,21 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use capstan_bundle::Bundle;
-use capstan_store::Store;
 
 use crate::exit::ModelNotFound;
+use crate::store_location::StoreLocation;
 
-pub fn load(spec: &str, store_dir: &Path) -> Result<Bundle> {
+pub fn load(spec: &str, store: &StoreLocation) -> Result<Bundle> {
     let path = Path::new(spec);
     if path.is_file() {
         return Ok(Bundle::read(path)?);
     }
-    if !store_dir.join("capstan.db").is_file() {
+    if !store.exists() {
         return Err(anyhow::Error::new(ModelNotFound(format!(
-            "model '{spec}' is neither a bundle file nor a run id (no store at {})",
-            store_dir.display()
+            "model '{spec}' is neither a bundle file nor a run id (no store at {store})"
         ))));
     }
-    let store = Store::open(store_dir)?;
+    let store = store.open()?;
     let run = store.get_run(spec)?;
     let artifact = run
         .artifact("model")

@@ -20,6 +20,9 @@ pub fn out(text: &str) {
 /// `println!` to stdout through [`out`].
 #[macro_export]
 macro_rules! outln {
+    () => {
+        $crate::output::out("\n")
+    };
     ($($arg:tt)*) => {
         $crate::output::out(&format!("{}\n", format_args!($($arg)*)))
     };

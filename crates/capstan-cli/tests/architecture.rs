@@ -12,6 +12,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("capstan-learn", &["capstan-frame", "capstan-io"]),
     ("capstan-store", &["capstan-io"]),
     (
+        "capstan-serve",
+        &[
+            "capstan-bundle",
+            "capstan-frame",
+            "capstan-io",
+            "capstan-learn",
+            "capstan-monitor",
+            "capstan-store",
+        ],
+    ),
+    (
         "capstan-bench",
         &["capstan-frame", "capstan-learn", "capstan-eval"],
     ),

@@ -31,16 +31,26 @@ pub(crate) struct ColumnPlan {
 /// A typed, named column or why it could not be typed.
 type Built = Result<(String, Column), FrameError>;
 
-/// Types every column of `table`; columns are built on up to 8 threads (same result for any count).
+/// Types every column of `table`; columns are built on up to `max_threads` threads (same
+/// result for any count; 1 builds on the calling thread).
 pub(crate) fn build_columns(
     table: RawTable,
     plans: &[ColumnPlan],
     path: &Path,
+    max_threads: usize,
 ) -> Result<Vec<(String, Column)>, FrameError> {
     let lines = &table.lines;
+    if max_threads <= 1 {
+        return table
+            .columns
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| build_column(raw, plans[i], path, lines))
+            .collect();
+    }
     let n_threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, 8)
+        .clamp(1, max_threads)
         .min(table.columns.len().max(1));
     let mut groups: Vec<Vec<(usize, RawColumn)>> = (0..n_threads).map(|_| Vec::new()).collect();
     for (i, raw) in table.columns.into_iter().enumerate() {

@@ -58,7 +58,7 @@ pub(crate) fn read_json_lines(path: &Path, opts: &ReadOptions) -> Result<Frame, 
         columns: table.columns,
         lines: table.lines,
     };
-    Frame::from_columns(build_columns(raw, &plans, path)?)
+    Frame::from_columns(build_columns(raw, &plans, path, 8)?)
 }
 
 fn candidates(kind: u8) -> &'static [DataType] {

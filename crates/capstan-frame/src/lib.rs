@@ -4,6 +4,7 @@ mod arrow_convert;
 mod build;
 mod cast;
 mod cell_text;
+mod cells;
 mod column;
 mod csv_read;
 mod error;
@@ -22,7 +23,9 @@ mod schema;
 mod schema_file;
 mod write;
 
+pub use cells::{Cell, CellError, FrameBuilder, expected_cell};
 pub use column::Column;
+pub use csv_read::{ReadBytesError, read_csv_bytes};
 pub use error::FrameError;
 pub use frame::Frame;
 pub use hash::file_sha256;

@@ -21,14 +21,52 @@ pub enum StoreError {
     NewerSchema { path: PathBuf, found: i64, max: i64 },
     #[error("invalid sha256 '{0}': expected 64 hex characters")]
     InvalidHash(String),
-    #[error("artifact {sha256} not found (expected {path})", path = path.display())]
-    ArtifactMissing { sha256: String, path: PathBuf },
-    #[error("{path} is corrupt: expected sha256 {expected}, found {found}", path = path.display())]
+    #[error("artifact {sha256} is not in the store {location}")]
+    ArtifactMissing { sha256: String, location: String },
+    #[error("artifact in {location} is corrupt: expected sha256 {expected}, found {found}")]
     ArtifactCorrupt {
-        path: PathBuf,
+        location: String,
         expected: String,
         found: String,
     },
+    #[error("{location}: {context}: {source}")]
+    Postgres {
+        location: String,
+        context: &'static str,
+        source: postgres::Error,
+    },
+    #[error("invalid {what} '{name}': expected {expected}")]
+    InvalidName {
+        what: &'static str,
+        name: String,
+        expected: &'static str,
+    },
+    #[error("no registered model named '{name}'{}", known_list(known))]
+    ModelNotFound { name: String, known: Vec<String> },
+    #[error("model '{model}' has no version {version}{}", latest.map_or(String::new(), |l| format!(" (latest is {l})")))]
+    VersionNotFound {
+        model: String,
+        version: u32,
+        latest: Option<u32>,
+    },
+    #[error("model '{model}' has no alias '{alias}'")]
+    AliasNotFound { model: String, alias: String },
+    #[error("invalid rollout {field} {value}: expected {expected}")]
+    InvalidRollout {
+        field: &'static str,
+        expected: &'static str,
+        value: f64,
+    },
+    #[error(
+        "model '{0}' has nothing to roll back to: no active rollout and no earlier champion version"
+    )]
+    NothingToRollBack(String),
+    #[error("no active api key named '{0}'")]
+    KeyNotFound(String),
+    #[error("an api key named '{0}' already exists")]
+    KeyExists(String),
+    #[error("cannot draw random bytes for a key: {0}")]
+    Random(String),
     #[error("run '{name}': {message}")]
     InvalidRun { name: String, message: String },
     #[error("no run matches '{0}'")]
@@ -46,4 +84,12 @@ pub enum StoreError {
         field: &'static str,
         source: serde_json::Error,
     },
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        " (the registry is empty; register one with `capstan models register`)".to_string()
+    } else {
+        format!("; registered: {}", known.join(", "))
+    }
 }

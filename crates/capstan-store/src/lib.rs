@@ -1,21 +1,35 @@
-//! Tracking store: runs in SQLite, artifacts in a content-addressed directory.
+//! The Capstan store: runs, content-addressed artifacts, the model registry, API keys and
+//! the prediction log, behind one API with two backends.
 //!
-//! Layout of a store root (usually `.capstan/`):
+//! SQLite (default) keeps a directory (usually `.capstan/`):
 //!
 //! ```text
 //! capstan.db                      SQLite (WAL), schema versioned by PRAGMA user_version
 //! artifacts/sha256/<2 hex>/<64 hex>   immutable artifact files, named by their sha256
 //! ```
+//!
+//! PostgreSQL (`postgres://...`) keeps the same tables, artifacts as `bytea` rows.
 
 mod artifacts;
+mod backend;
 mod error;
+mod keys;
+mod postgres;
+mod prediction_log;
+mod registry;
 mod runs;
-mod schema;
+mod sqlite;
 mod store;
 mod util;
 
 pub use artifacts::ArtifactRef;
 pub use error::StoreError;
+pub use keys::{ApiKey, Role};
+pub use prediction_log::{LogQuery, PredictionRecord};
+pub use registry::{
+    AuditEntry, Change, ModelVersion, RegisteredModel, RegistryUpdate, Rollout, RolloutMode,
+    check_alias_name, check_model_name,
+};
 pub use runs::{MIN_PREFIX_LEN, MetricRecord, NewRun, Run, RunSummary};
-pub use schema::SCHEMA_VERSION;
+pub use sqlite::SCHEMA_VERSION;
 pub use store::Store;

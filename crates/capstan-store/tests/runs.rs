@@ -4,7 +4,7 @@
 mod common;
 
 use capstan_store::{SCHEMA_VERSION, Store, StoreError};
-use common::{TempDir, count, metric, new_run, record};
+use common::{TempDir, count, db_path, metric, new_run, record};
 
 #[test]
 fn open_creates_the_layout() {
@@ -13,8 +13,10 @@ fn open_creates_the_layout() {
     let store = Store::open(&root).unwrap();
     assert!(root.join("capstan.db").is_file());
     assert!(root.join("artifacts").is_dir());
-    assert_eq!(store.root(), root.as_path());
-    let conn = rusqlite::Connection::open(store.db_path()).unwrap();
+    assert_eq!(store.root(), Some(root.as_path()));
+    assert_eq!(store.location(), root.display().to_string());
+    assert_eq!(db_path(&store), root.join("capstan.db"));
+    let conn = rusqlite::Connection::open(db_path(&store)).unwrap();
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -161,7 +163,7 @@ fn ambiguous_prefix_lists_candidates() {
     let dir = TempDir::new("ambiguous");
     let store = Store::open(&dir.root()).unwrap();
     // Ids are random; plant two that share a prefix.
-    let conn = rusqlite::Connection::open(store.db_path()).unwrap();
+    let conn = rusqlite::Connection::open(db_path(&store)).unwrap();
     for (id, name) in [
         ("abcd00000001", "first"),
         ("abcd00000002", "second"),
@@ -329,7 +331,7 @@ fn migrates_from_user_version_zero() {
         assert_eq!(v, 0);
     }
     let store = Store::open(&root).unwrap();
-    let conn = rusqlite::Connection::open(store.db_path()).unwrap();
+    let conn = rusqlite::Connection::open(db_path(&store)).unwrap();
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();

@@ -1,6 +1,6 @@
 //! `capstan evaluate`: metrics of a bundle on labelled rows.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use capstan_learn::Task;
@@ -8,6 +8,7 @@ use capstan_learn::Task;
 use crate::commands::predict::read_for_bundle;
 use crate::evaluation;
 use crate::exit::input_error;
+use crate::store_location::StoreLocation;
 use crate::{model_source, table, target};
 
 #[derive(Debug, clap::Args)]
@@ -29,9 +30,9 @@ pub struct EvaluateArgs {
     pub json: bool,
 }
 
-pub fn run(args: &EvaluateArgs, store_dir: &Path) -> Result<()> {
+pub fn run(args: &EvaluateArgs, store: &StoreLocation) -> Result<()> {
     evaluation::check_threshold(args.threshold)?;
-    let bundle = model_source::load(&args.model, store_dir)?;
+    let bundle = model_source::load(&args.model, store)?;
     let frame = read_for_bundle(&bundle, &args.data, args.delimiter)?;
     let source = args.data.display().to_string();
     let info = &bundle.manifest.target;

@@ -1,5 +1,9 @@
 pub mod evaluate;
+pub mod keys;
+pub mod log;
+pub mod models;
 pub mod predict;
 pub mod runs;
 pub mod schema;
+pub mod serve;
 pub mod train;

@@ -11,6 +11,7 @@ use capstan_learn::{Predictions, Task};
 use crate::evaluation;
 use crate::exit::input_error;
 use crate::model_source;
+use crate::store_location::StoreLocation;
 
 #[derive(Debug, clap::Args)]
 pub struct PredictArgs {
@@ -48,8 +49,8 @@ pub fn read_for_bundle(bundle: &Bundle, path: &Path, delimiter: Option<char>) ->
     Ok(capstan_frame::read(path, &opts)?)
 }
 
-pub fn run(args: &PredictArgs, store_dir: &Path) -> Result<()> {
-    let bundle = model_source::load(&args.model, store_dir)?;
+pub fn run(args: &PredictArgs, store: &StoreLocation) -> Result<()> {
+    let bundle = model_source::load(&args.model, store)?;
     let frame = read_for_bundle(&bundle, &args.data, args.delimiter)?;
     let predictions = bundle.predict(&frame)?;
     evaluation::check_threshold(args.threshold)?;

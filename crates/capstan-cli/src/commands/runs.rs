@@ -1,12 +1,11 @@
 //! `capstan runs`: list, show and compare tracked runs.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use anyhow::Result;
-use capstan_store::{Run, Store};
+use capstan_store::Run;
 
-use crate::exit::input_error;
+use crate::store_location::StoreLocation;
 use crate::table;
 
 #[derive(Debug, clap::Subcommand)]
@@ -35,14 +34,8 @@ pub enum RunsCommand {
     },
 }
 
-pub fn run(cmd: &RunsCommand, store_dir: &Path) -> Result<()> {
-    if !store_dir.join("capstan.db").is_file() {
-        return Err(input_error(format!(
-            "no capstan store at {} (train a model first, or pass --store)",
-            store_dir.display()
-        )));
-    }
-    let store = Store::open(store_dir)?;
+pub fn run(cmd: &RunsCommand, store: &StoreLocation) -> Result<()> {
+    let store = store.open_existing()?;
     match cmd {
         RunsCommand::List { limit, json } => {
             let runs = store.list_runs(*limit)?;

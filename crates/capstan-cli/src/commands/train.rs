@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use capstan_store::{MetricRecord, NewRun, Store};
+use capstan_store::{MetricRecord, NewRun};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{ModelKind, SplitMethod, TaskName, TrainConfig};
 use crate::evaluation;
+use crate::store_location::StoreLocation;
 use crate::table;
 use crate::training::{self, Progress, TrainOutcome};
 
@@ -115,7 +116,7 @@ impl TrainArgs {
     }
 }
 
-pub fn run(args: &TrainArgs, store_dir: &std::path::Path) -> Result<()> {
+pub fn run(args: &TrainArgs, store: &StoreLocation) -> Result<()> {
     let cfg = args.resolve()?;
     let bar = ProgressBar::new(0);
     if args.json {
@@ -147,7 +148,7 @@ pub fn run(args: &TrainArgs, store_dir: &std::path::Path) -> Result<()> {
     let outcome = outcome?;
 
     let bundle_bytes = outcome.bundle.to_bytes()?;
-    let store = Store::open(store_dir)?;
+    let store = store.open()?;
     let artifact = store.put_artifact(&bundle_bytes)?;
     let run_id = store.record_run(&new_run(&cfg, &outcome, artifact.clone()))?;
     if let Some(out) = &args.out {

@@ -1,8 +1,10 @@
-//! Shared helpers: temp stores and sample runs.
+//! Shared helpers: temp stores, sample runs, and running a test on every backend.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod pg;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use capstan_store::{ArtifactRef, MetricRecord, NewRun, Store};
@@ -92,8 +94,37 @@ pub fn record(store: &Store, name: &str, model_bytes: &[u8]) -> String {
         .unwrap()
 }
 
+/// The SQLite database file of a directory store.
+pub fn db_path(store: &Store) -> PathBuf {
+    store
+        .root()
+        .expect("a sqlite store has a root")
+        .join("capstan.db")
+}
+
+/// Where a directory store keeps the artifact with this (lowercase) sha256.
+pub fn artifact_path(root: &Path, sha256: &str) -> PathBuf {
+    root.join("artifacts")
+        .join("sha256")
+        .join(&sha256[..2])
+        .join(sha256)
+}
+
+/// Rows in `table` of a SQLite store.
 pub fn count(store: &Store, table: &str) -> i64 {
-    let conn = rusqlite::Connection::open(store.db_path()).unwrap();
+    let conn = rusqlite::Connection::open(db_path(store)).unwrap();
     conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
         .unwrap()
+}
+
+/// Runs `f` on a fresh SQLite store, then on a fresh PostgreSQL store when one is
+/// configured for tests (see `pg.rs`).
+pub fn each_backend(test: &str, f: impl Fn(&Store)) {
+    let dir = TempDir::new(test);
+    let store = Store::open(&dir.root()).unwrap();
+    f(&store);
+    drop(store);
+    if let Some(store) = pg::fresh_store(test) {
+        f(&store);
+    }
 }

@@ -45,6 +45,71 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, name)
     );
     CREATE INDEX artifacts_sha256 ON artifacts (sha256);",
+    // 1 -> 2: model registry, audit trail, api keys, prediction log.
+    "CREATE TABLE models (
+        name TEXT PRIMARY KEY NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE model_versions (
+        model TEXT NOT NULL REFERENCES models (name),
+        version INTEGER NOT NULL,
+        bundle_sha256 TEXT NOT NULL,
+        bundle_size INTEGER NOT NULL,
+        run_id TEXT REFERENCES runs (id),
+        description TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (model, version)
+    );
+    CREATE INDEX model_versions_bundle ON model_versions (bundle_sha256);
+    CREATE TABLE aliases (
+        model TEXT NOT NULL REFERENCES models (name),
+        alias TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (model, alias),
+        FOREIGN KEY (model, version) REFERENCES model_versions (model, version)
+    );
+    CREATE TABLE rollouts (
+        model TEXT PRIMARY KEY NOT NULL REFERENCES models (name),
+        mode TEXT NOT NULL,
+        canary_percent REAL NOT NULL,
+        max_error_rate REAL,
+        max_p99_ms REAL,
+        min_requests INTEGER NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        model TEXT NOT NULL,
+        action TEXT NOT NULL,
+        alias TEXT,
+        from_version INTEGER,
+        to_version INTEGER,
+        reason TEXT NOT NULL,
+        details_json TEXT NOT NULL
+    );
+    CREATE INDEX audit_model ON audit (model, id);
+    CREATE TABLE api_keys (
+        name TEXT PRIMARY KEY NOT NULL,
+        role TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        secret_sha256 TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE predictions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        at TEXT NOT NULL,
+        model TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        inputs_json TEXT NOT NULL,
+        outputs_json TEXT NOT NULL,
+        latency_us INTEGER NOT NULL
+    );
+    CREATE INDEX predictions_model_at ON predictions (model, at);",
 ];
 
 /// The schema version this code creates and understands.
