@@ -4,7 +4,8 @@
 //! block, so not a tokio worker) takes them from the queue and commits them with
 //! [`Store::append_predictions`] in batches: a batch is committed once it holds
 //! [`MAX_BATCH_RECORDS`] records (or the whole queue, when that is smaller) or `flush_ms`
-//! after its first record arrived.
+//! after its first record arrived (async), or as soon as the queue runs empty (durable:
+//! group commit, so a response waits for one commit).
 //!
 //! The queue is bounded in records (the policy's `queue`) by a semaphore: a request takes
 //! one permit per record (at most `queue`, so one huge request still fits) and the writer
@@ -89,6 +90,7 @@ impl LogWriter {
                 flush: Duration::from_millis(flush_ms),
                 // A batch holding the whole queue cannot grow: commit it at once.
                 batch_limit: MAX_BATCH_RECORDS.min(queue),
+                eager: matches!(policy, LogPolicy::Durable { .. }),
                 failing: false,
             };
             let spawned = std::thread::Builder::new()
@@ -273,6 +275,8 @@ struct Worker {
     flush: Duration,
     /// Records that make a batch commit before `flush`.
     batch_limit: usize,
+    /// Commit when the queue runs empty instead of waiting for `flush` (durable policy).
+    eager: bool,
     /// Inside a burst of failures (reported once, at its start).
     failing: bool,
 }
@@ -290,7 +294,14 @@ impl Worker {
             n_records += self.take(&mut batch, first);
             let mut closed = false;
             while n_records < self.batch_limit {
-                let wait = deadline.saturating_duration_since(Instant::now());
+                // Durable: commit as soon as the queue is momentarily empty (group commit:
+                // what arrives during this commit makes the next batch), so a waiting
+                // response is held for one commit, not for `flush`.
+                let wait = if self.eager {
+                    Duration::ZERO
+                } else {
+                    deadline.saturating_duration_since(Instant::now())
+                };
                 match rx.recv_timeout(wait) {
                     Ok(message) => n_records += self.take(&mut batch, message),
                     Err(RecvTimeoutError::Timeout) => break,

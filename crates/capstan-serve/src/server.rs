@@ -23,8 +23,9 @@ pub enum LogPolicy {
     /// committed in batches every `flush_ms`; when the queue is full a record is dropped and
     /// counted (`capstan_prediction_log_dropped_total`). A crash loses at most the last batch.
     Async { queue: usize, flush_ms: u64 },
-    /// The response is sent only after the batch holding its records is committed
-    /// (group commit every `flush_ms`): every acknowledged prediction is in the log.
+    /// The response is sent only after the batch holding its records is committed: every
+    /// acknowledged prediction is in the log. Group commit: the writer commits whenever its
+    /// queue runs empty, so what arrives during one commit makes the next.
     Durable { queue: usize, flush_ms: u64 },
 }
 
