@@ -4,6 +4,7 @@ same GBDT, single-row requests over loopback, one server at a time, same cores. 
 
     python3 scripts/bench_serve.py                 # sets up bench/venv-serve, builds, runs
     python3 scripts/bench_serve.py --no-build --duration 20 --connections 16 --cpus 0,1
+    python3 scripts/bench_serve.py --no-build --servers capstan --capstan-log off
 
 Not run in CI; it reports and exits 0 (it asserts nothing). JSON goes to bench/out/serve.json.
 
@@ -27,10 +28,10 @@ bench/out/serve-work/adult_train.csv and both engines train on it with the same 
 Servers (each alone on the machine, loopback, pinned with taskset to --cpus, 2 cores; the
 servers and the load generator run at --nice, -10 by default as root, so that builds sharing
 the machine preempt the benchmark less; the peer gets the same treatment):
-  capstan   `capstan serve --store S --bind 127.0.0.1:P --log async` (tokio, one worker per
-            core of its affinity mask); native `POST /v1/models/adult/predict` with
-            {"records": [{...}]}, and MLflow-compatible `POST /invocations` with the peer's
-            exact bodies.
+  capstan   `capstan serve --store S --bind 127.0.0.1:P --log async` (--capstan-log; tokio,
+            one worker per core of its affinity mask); native `POST
+            /v1/models/adult/predict` with {"records": [{...}]}, and MLflow-compatible
+            `POST /invocations` with the peer's exact bodies.
   mlflow    `mlflow models serve -m DIR --env-manager local -w 2` (uvicorn, 2 worker
             processes, OMP_NUM_THREADS=1 so the workers do not oversubscribe the 2 cores),
             `POST /invocations` with {"dataframe_split": {"columns": [...], "data": [[...]]}}.
@@ -44,8 +45,8 @@ the CPU cores each side used during the saturation run (from /proc, user + syste
   1. saturation: closed loop, --connections connections, --warmup then --duration seconds;
   2. open loop at 50 % of Capstan's (native) saturation rate, latency measured from each
      request's scheduled send time (no coordinated omission); a server that cannot keep up
-     is marked "overloaded" (its percentiles are then a lower bound: requests still
-     unsent when the window closed are not in them);
+     is marked "overloaded" and its figures are lower bounds (">= ..."): requests never
+     sent before the window closed count with the time from their schedule to the run's end;
   3. for the peer also at 50 % of its own saturation rate, so its unloaded latency shows.
 Issue targets: Capstan >= 20x the peer's saturation throughput, and Capstan's p99 <= 2 ms at
 50 % of its saturation rate.
@@ -382,6 +383,8 @@ def main():
                          "root, so builds running beside the benchmark on a shared machine "
                          "take less from it; 0 to leave priorities alone)")
     ap.add_argument("--servers", default="capstan,capstan-invocations,mlflow")
+    ap.add_argument("--capstan-log", default="async", choices=["async", "durable", "off"],
+                    help="capstan serve's prediction log (the issue's setting is async)")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--no-build", action="store_true")
     a = ap.parse_args()
@@ -415,7 +418,8 @@ def main():
           f"{a.cpus or 'all cpus'} at nice {a.nice}, {a.connections} connections (one load "
           f"thread each), "
           f"{a.warmup:g} s warm-up + {a.duration:g} s per run, {d['n_bodies']} distinct "
-          f"single-row bodies, load avg {os.getloadavg()[0]:.2f}", flush=True)
+          f"single-row bodies, capstan --log {a.capstan_log}, load avg "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
 
     res = {}
     for name in servers:
@@ -427,7 +431,7 @@ def main():
                    PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
         if name.startswith("capstan"):
             cmd = [str(capstan), "--store", str(store), "serve", "--bind", f"127.0.0.1:{port}",
-                   "--log", "async"]
+                   "--log", a.capstan_log]
             health = base + "/healthz"
             if name == "capstan":
                 url, bodies = base + "/v1/models/adult/predict", d["native"]
