@@ -81,7 +81,7 @@ async fn routed(
 ) -> Result<Outcome, ApiError> {
     let Some(champion) = deployment.champion.clone() else {
         return Err(ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::http::StatusCode::NOT_FOUND,
             "no_champion",
             format!(
                 "model '{0}' has no champion alias; set one with `capstan models alias {0} champion VERSION`",

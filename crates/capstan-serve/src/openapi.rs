@@ -106,10 +106,10 @@ pub fn document() -> Value {
             },
             "/v1/models/{name}/rollout": { "put": admin("set the challenger's rollout: off, shadow or canary (admin)", std::slice::from_ref(&name), "RolloutChange") },
             "/v1/models/{name}/promote": { "post": admin("champion := challenger, rollout off (admin)", std::slice::from_ref(&name), "Reason") },
-            "/v1/models/{name}/rollback": { "post": admin("stop the rollout, or move champion back (admin)", std::slice::from_ref(&name), "Reason") },
+            "/v1/models/{name}/rollback": { "post": admin("stop the rollout, or move champion back (admin)", std::slice::from_ref(&name), "Rollback") },
             "/v1/log": { "get": op("read the prediction log", "log", &[
                 json!({ "name": "model", "in": "query", "required": false, "schema": { "type": "string" } }),
-                json!({ "name": "version", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } }),
+                json!({ "name": "version", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "maximum": 4294967295u64 } }),
                 json!({ "name": "role", "in": "query", "required": false, "schema": { "type": "string" } }),
                 json!({ "name": "since", "in": "query", "required": false, "schema": { "type": "string" } }),
                 json!({ "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } })
@@ -157,9 +157,11 @@ pub fn document() -> Value {
                         "probabilities": { "type": "object", "additionalProperties": { "type": "number" } } } } } } },
                 "AuditResponse": { "type": "object", "properties": { "audit": { "type": "array", "items": { "type": "object" } } } },
                 "AliasChange": { "type": "object", "required": ["version"], "additionalProperties": false, "properties": {
-                    "version": { "type": "integer", "minimum": 1 }, "reason": { "type": "string" } } },
+                    "version": { "type": "integer", "minimum": 1, "maximum": 4294967295u64 }, "reason": { "type": "string" } } },
                 "Reason": { "type": "object", "additionalProperties": false, "properties": {
-                    "reason": { "type": "string" }, "to": { "type": "integer", "minimum": 1 } } },
+                    "reason": { "type": "string" } } },
+                "Rollback": { "type": "object", "additionalProperties": false, "properties": {
+                    "reason": { "type": "string" }, "to": { "type": "integer", "minimum": 1, "maximum": 4294967295u64 } } },
                 "RolloutChange": { "type": "object", "required": ["mode"], "additionalProperties": false, "properties": {
                     "mode": { "type": "string", "enum": ["off", "shadow", "canary"] },
                     "canary_percent": { "type": "number", "minimum": 0, "maximum": 100 },

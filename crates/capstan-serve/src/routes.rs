@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -199,9 +200,10 @@ async fn audit(
     State(state): AppStateRef,
     headers: HeaderMap,
     Path(name): Path<String>,
-    Query(q): Query<LimitParams>,
+    q: Result<Query<LimitParams>, QueryRejection>,
 ) -> ApiResult {
     state.auth.check(&headers, Role::Read).await?;
+    let Query(q) = q.map_err(query_error)?;
     state.deployment(&name)?;
     let store = state.store.clone();
     let limit = q.limit.unwrap_or(100);
@@ -221,9 +223,10 @@ struct LogParams {
 async fn read_log(
     State(state): AppStateRef,
     headers: HeaderMap,
-    Query(q): Query<LogParams>,
+    q: Result<Query<LogParams>, QueryRejection>,
 ) -> ApiResult {
     state.auth.check(&headers, Role::Read).await?;
+    let Query(q) = q.map_err(query_error)?;
     let query = LogQuery {
         model: q.model,
         version: q.version,
@@ -237,6 +240,10 @@ async fn read_log(
 }
 
 // ---- scoring ----
+
+fn query_error(e: QueryRejection) -> ApiError {
+    ApiError::bad_request("bad_query", e.body_text())
+}
 
 fn request_key(headers: &HeaderMap) -> Option<String> {
     headers
@@ -390,14 +397,14 @@ async fn v2_model_ready(
 ) -> ApiResult {
     state.auth.check(&headers, Role::Predict).await?;
     let d = state.deployment(&name)?;
+    // OIP v2: 200 means ready, a 4xx means not ready.
     if d.champion.is_some() {
         Ok(Json(json!({ "name": name, "ready": true })).into_response())
     } else {
-        Ok((
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "name": name, "ready": false })),
-        )
-            .into_response())
+        Err(ApiError::bad_request(
+            "not_ready",
+            format!("model '{name}' is not ready: it has no champion version"),
+        ))
     }
 }
 
@@ -497,7 +504,14 @@ struct AliasBody {
 struct ReasonBody {
     #[serde(default)]
     reason: String,
-    /// rollback only: the champion version to go back to.
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    #[serde(default)]
+    reason: String,
+    /// The champion version to go back to.
     #[serde(default)]
     to: Option<u32>,
 }
@@ -650,7 +664,7 @@ async fn rollback(
     body: Bytes,
 ) -> ApiResult {
     let key = state.auth.check(&headers, Role::Admin).await?;
-    let b: ReasonBody = json_body(&body)?;
+    let b: RollbackBody = json_body(&body)?;
     let change = Change {
         actor: actor(key),
         reason: b.reason,

@@ -48,9 +48,9 @@ async fn errors_name_the_problem_with_the_right_status() {
         assert_eq!(r.status, 404);
         assert!(r.body.contains("churn"), "{}", r.body);
 
-        // A model without a champion answers 503 with the command that fixes it.
+        // A model without a champion answers 404 with the command that fixes it.
         let r = predict_csv(addr, "other", &header, &lines[0], "k");
-        assert_eq!(r.status, 503, "{}", r.body);
+        assert_eq!(r.status, 404, "{}", r.body);
         assert!(
             r.body.contains("capstan models alias other champion"),
             "{}",
@@ -131,6 +131,10 @@ async fn errors_name_the_problem_with_the_right_status() {
         assert_eq!(r.status, 400);
         assert!(r.body.contains("--default-model"), "{}", r.body);
 
+        assert_eq!(get(addr, "/v2/models/other/ready", &[]).status, 400);
+        let r = get(addr, "/v1/log?version=null", &[]);
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["code"], "bad_query");
         let meta = get(addr, "/v2/models/churn", &[]).json();
         assert_eq!(meta["name"], "churn");
         assert!(meta["inputs"].as_array().unwrap().len() > 5);

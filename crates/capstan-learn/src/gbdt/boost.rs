@@ -199,6 +199,7 @@ pub(crate) fn fit(
             init_scores: init,
             trees,
             best_iteration,
+            checked: Default::default(),
         },
         train_scores: scores,
     })

@@ -128,6 +128,21 @@ pub struct GbdtModel {
     pub trees: Vec<Tree>,
     /// With early stopping: the number of rounds kept (the best round, counted from 1).
     pub best_iteration: Option<usize>,
+    /// Whether `validate` passed, computed on the first prediction (not serialized).
+    #[serde(skip)]
+    pub(crate) checked: CheckedOnce,
+}
+
+/// A validation result cached on first use; invisible to equality, so two models with the
+/// same trees compare equal whether or not either has predicted yet. Changing a model's
+/// trees after its first prediction is not supported (fit and load build models whole).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CheckedOnce(std::sync::OnceLock<bool>);
+
+impl PartialEq for CheckedOnce {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Fits a GBDT; `valid` enables early stopping. Classification targets are class indices.

@@ -6,6 +6,9 @@ use rayon::prelude::*;
 use super::{GbdtModel, ImportanceKind, objective};
 use crate::{Predictions, Task};
 
+/// Below this many rows prediction stays on the calling thread.
+const PARALLEL_ROWS: usize = 64;
+
 impl GbdtModel {
     pub fn task(&self) -> Task {
         self.task
@@ -50,15 +53,21 @@ impl GbdtModel {
         let k = self.trees_per_round();
         let n = x.n_rows;
         let mut values = vec![f64::NAN; n * k];
-        if self.validate().is_ok() {
+        if *self.checked.0.get_or_init(|| self.validate().is_ok()) {
             let width = x.n_cols;
-            values.par_chunks_mut(k).enumerate().for_each(|(i, out)| {
+            let score = |(i, out): (usize, &mut [f64])| {
                 let row = x.data.get(i * width..(i + 1) * width).unwrap_or(&[]);
                 out.copy_from_slice(&self.init_scores);
                 for (t, tree) in self.trees.iter().enumerate() {
                     out[t % k] += tree.predict_row(row);
                 }
-            });
+            };
+            // A few rows (a serving request) are cheaper than a hand-off to the pool.
+            if n < PARALLEL_ROWS {
+                values.chunks_mut(k).enumerate().for_each(score);
+            } else {
+                values.par_chunks_mut(k).enumerate().for_each(score);
+            }
         }
         Predictions {
             n_rows: n,
