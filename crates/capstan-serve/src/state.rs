@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use capstan_store::Store;
+use capstan_store::{RolloutMode, Store};
 
 use crate::ServeConfig;
 use crate::auth::Auth;
@@ -48,7 +48,12 @@ impl AppState {
 
     pub fn set_deployments(&self, next: Deployments) {
         for (name, d) in &next.models {
-            self.stats_for(name, d.challenger.as_ref().map(|c| c.version));
+            let stats = self.stats_for(name, d.challenger.as_ref().map(|c| c.version));
+            // A canary that is off starts a fresh window when it is switched on again.
+            if d.rollout().mode != RolloutMode::Canary {
+                stats.canary.reset();
+                stats.rolling_back.store(false, Ordering::SeqCst);
+            }
         }
         *self
             .deployments

@@ -142,6 +142,38 @@ async fn shadow_then_canary_then_automatic_rollback_without_failed_requests() {
             }
         }
         assert!(rolled_back, "no automatic rollback");
+
+        // Switched on again, the same failing canary starts a fresh window and is rolled back
+        // again (once the first rollback is in the registry).
+        let rollbacks = |store: &Store| {
+            store
+                .audit_log(Some("churn"), 50)
+                .unwrap()
+                .iter()
+                .filter(|e| e.action == "rollback")
+                .count()
+        };
+        for _ in 0..200 {
+            if rollbacks(&store) == 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(rollbacks(&store), 1);
+        let r = put_json(addr, "/v1/models/churn/rollout", &admin_h, &json!({"mode": "canary", "canary_percent": 50.0, "max_error_rate": 0.05, "min_requests": 20}));
+        check(&r, "canary v3 again");
+        let mut again = false;
+        for (i, line) in lines.iter().skip(1400).take(400).enumerate() {
+            let r = predict_csv(addr, "churn", &header, line, &format!("again-{i}"));
+            check(&r, "failing canary traffic, second time");
+            n_late += 1;
+            if get(addr, "/v1/models/churn", &[]).json()["rollout"]["mode"] == "off" {
+                again = true;
+                break;
+            }
+        }
+        assert!(again, "no second automatic rollback");
+        assert!(n_late > 40, "each rollback needs 20 canary requests: {n_late}");
         (failed, v3, n_late)
     })
     .await
@@ -153,19 +185,20 @@ async fn shadow_then_canary_then_automatic_rollback_without_failed_requests() {
     let mut audit = Vec::new();
     for _ in 0..100 {
         audit = store.audit_log(Some("churn"), 10).unwrap();
-        if audit.iter().any(|e| e.action == "rollback") {
+        if audit.iter().filter(|e| e.action == "rollback").count() == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let rb = audit.iter().find(|e| e.action == "rollback").unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "rollback").count(), 2);
     assert!(rb.actor.contains("automatic"), "{rb:?}");
     assert!(rb.reason.contains("error rate"), "{rb:?}");
     assert_eq!(store.get_model("churn").unwrap().aliases["challenger"], v3);
 
     let metrics = get(addr, "/metrics", &[("Authorization", auth.as_str())]).body;
     assert!(
-        metrics.contains("capstan_rollbacks_total{model=\"churn\"} 1"),
+        metrics.contains("capstan_rollbacks_total{model=\"churn\"} 2"),
         "{metrics}"
     );
 
