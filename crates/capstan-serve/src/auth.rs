@@ -214,31 +214,8 @@ fn unavailable(error: &str) -> ApiError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::test_support::{TempDir, temp_store};
     use axum::http::HeaderValue;
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new() -> TempDir {
-            static N: AtomicU64 = AtomicU64::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "capstan-auth-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            TempDir(path)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 
     struct Keys {
         _dir: TempDir,
@@ -249,8 +226,7 @@ mod tests {
     }
 
     fn keys() -> Keys {
-        let dir = TempDir::new();
-        let store = Arc::new(Store::open(&dir.0.join("store")).unwrap());
+        let (dir, store) = temp_store("auth");
         let admin = store.create_api_key("ops", Role::Admin).unwrap().1;
         let read = store.create_api_key("dashboard", Role::Read).unwrap().1;
         let predict = store.create_api_key("app", Role::Predict).unwrap().1;

@@ -21,6 +21,8 @@ pub mod rollout;
 pub mod routes;
 pub mod server;
 pub mod state;
+#[cfg(test)]
+mod test_support;
 pub mod v2;
 
 pub use error::ApiError;

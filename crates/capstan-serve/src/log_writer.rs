@@ -455,38 +455,12 @@ fn acknowledge(ack: Option<oneshot::Sender<Result<(), String>>>, result: Result<
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::test_support::{TempDir, temp_store};
     use capstan_store::LogQuery;
     use serde_json::json;
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    /// A fresh directory under the system temp dir, removed on drop.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new() -> TempDir {
-            static N: AtomicU64 = AtomicU64::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "capstan-log-writer-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            TempDir(path)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 
     fn store() -> (TempDir, Arc<Store>) {
-        let dir = TempDir::new();
-        let store = Arc::new(Store::open(&dir.0.join("store")).unwrap());
-        (dir, store)
+        temp_store("log-writer")
     }
 
     fn record(id: &str) -> PredictionRecord {
