@@ -228,7 +228,8 @@ fn check_rollback(state: &Arc<AppState>, deployment: &Arc<Deployment>, stats: &A
     });
 }
 
-async fn load_version(
+/// The loaded `version` of a deployment's model; 404 lists the versions there are.
+pub(crate) async fn load_version(
     state: &Arc<AppState>,
     deployment: &Deployment,
     version: u32,

@@ -379,14 +379,7 @@ async fn v2_model_version(
     state.auth.check(&headers, Role::Predict).await?;
     let v = parse_version(&version)?;
     let d = state.deployment(&name)?;
-    let registered = d.registered.clone();
-    if registered.version(v).is_none() {
-        return Err(ApiError::not_found(format!(
-            "model '{name}' has no version {v}"
-        )));
-    }
-    let st = state.clone();
-    let model = blocking_load(move || st.cache.load(&st.store, &registered, v)).await?;
+    let model = dispatch::load_version(&state, &d, v).await?;
     Ok(Json(v2::model_metadata(&model, &[v])).into_response())
 }
 
@@ -536,12 +529,18 @@ fn default_min_requests() -> u32 {
     Rollout::default().min_requests
 }
 
+/// A JSON request body that must be there.
+fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("bad_json", format!("request body: {e}")))
+}
+
+/// A JSON request body that may be left empty (all defaults).
 fn json_body<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("bad_json", format!("request body: {e}")))
+    parse_json(body)
 }
 
 fn actor(key: Option<capstan_store::ApiKey>) -> String {
@@ -571,8 +570,7 @@ async fn set_alias(
     body: Bytes,
 ) -> ApiResult {
     let key = state.auth.check(&headers, Role::Admin).await?;
-    let b: AliasBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("bad_json", format!("request body: {e}")))?;
+    let b: AliasBody = parse_json(&body)?;
     let change = Change {
         actor: actor(key),
         reason: b.reason,
@@ -610,8 +608,7 @@ async fn set_rollout(
     body: Bytes,
 ) -> ApiResult {
     let key = state.auth.check(&headers, Role::Admin).await?;
-    let b: RolloutBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("bad_json", format!("request body: {e}")))?;
+    let b: RolloutBody = parse_json(&body)?;
     let d = state.deployment(&name)?;
     if b.mode != RolloutMode::Off && !d.registered.aliases.contains_key("challenger") {
         return Err(ApiError::bad_request(
@@ -685,18 +682,6 @@ where
         .await
         .map_err(|e| ApiError::internal(format!("store task: {e}")))?
         .map_err(store_error)
-}
-
-async fn blocking_load<F>(f: F) -> Result<Arc<crate::model::LoadedModel>, ApiError>
-where
-    F: FnOnce() -> Result<Arc<crate::model::LoadedModel>, crate::deployments::LoadError>
-        + Send
-        + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(format!("loading a model: {e}")))?
-        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// Store errors: the caller's mistakes are 4xx, the rest 500.
