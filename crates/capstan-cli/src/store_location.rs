@@ -27,7 +27,7 @@ impl std::fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.dir() {
             Some(dir) => write!(f, "{}", dir.display()),
-            None => f.write_str(&redact_password(&self.0)),
+            None => f.write_str(&capstan_store::redact_password(&self.0)),
         }
     }
 }
@@ -38,7 +38,7 @@ impl StoreLocation {
     }
 
     pub fn is_postgres(&self) -> bool {
-        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
+        capstan_store::is_postgres_url(&self.0)
     }
 
     /// The store directory, for a directory store.
@@ -81,20 +81,6 @@ impl StoreLocation {
             ))));
         }
         self.open()
-    }
-}
-
-/// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`.
-fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return url.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
     }
 }
 

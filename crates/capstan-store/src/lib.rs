@@ -25,6 +25,7 @@ mod util;
 pub use artifacts::ArtifactRef;
 pub use error::StoreError;
 pub use keys::{ApiKey, Role};
+pub use postgres::redact_password;
 pub use prediction_log::{LogQuery, PredictionRecord};
 pub use registry::{
     AuditEntry, Change, ModelVersion, RegisteredModel, RegistryUpdate, Rollout, RolloutMode,
@@ -32,4 +33,4 @@ pub use registry::{
 };
 pub use runs::{MIN_PREFIX_LEN, MetricRecord, NewRun, Run, RunSummary};
 pub use sqlite::SCHEMA_VERSION;
-pub use store::Store;
+pub use store::{Store, is_postgres_url};

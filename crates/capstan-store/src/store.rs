@@ -115,6 +115,7 @@ impl Store {
     }
 }
 
-pub(crate) fn is_postgres_url(s: &str) -> bool {
+/// Whether a store location names PostgreSQL rather than a directory.
+pub fn is_postgres_url(s: &str) -> bool {
     s.starts_with("postgres://") || s.starts_with("postgresql://")
 }

@@ -192,7 +192,7 @@ fn to_i64(v: u64) -> i64 {
 
 /// `postgres://user:secret@host/db` -> `postgres://user:***@host/db` (a password in the
 /// query string, `?password=...`, is hidden too).
-pub(crate) fn redact_password(url: &str) -> String {
+pub fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
