@@ -6,6 +6,7 @@ pub mod evaluation;
 pub mod exit;
 pub mod model_source;
 pub mod output;
+pub mod source;
 pub mod store_location;
 pub mod table;
 pub mod target;

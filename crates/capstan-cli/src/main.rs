@@ -1,6 +1,6 @@
 use clap::{Parser, Subcommand};
 
-use capstan_cli::commands::{evaluate, keys, log, models, predict, runs, schema, serve, train};
+use capstan_cli::commands::{data, evaluate, keys, log, models, predict, runs, schema, serve, train};
 use capstan_cli::exit;
 use capstan_cli::store_location::StoreLocation;
 
@@ -62,6 +62,9 @@ enum Command {
     Keys(keys::KeysCommand),
     /// The prediction log: print or export what the server predicted
     Log(log::LogArgs),
+    /// Data quality: profile, validate, suggest rules, dataset versions and diffs
+    #[command(subcommand)]
+    Data(data::DataCommand),
     /// Data schemas
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
@@ -88,6 +91,7 @@ fn main() {
         Command::Serve(args) => serve::run(args, store),
         Command::Keys(cmd) => keys::run(cmd, store),
         Command::Log(args) => log::run(args, store),
+        Command::Data(cmd) => data::run(cmd, store),
         Command::Schema(cmd) => schema::run(cmd),
     };
     if let Err(err) = result {

@@ -1,3 +1,4 @@
+pub mod data;
 pub mod evaluate;
 pub mod keys;
 pub mod log;

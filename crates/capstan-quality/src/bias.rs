@@ -1,0 +1,1 @@
+//! Bias checks before training: label balance and representation of sensitive groups.

@@ -1,0 +1,11 @@
+//! Data quality: profiles (statistics and an HTML report), validation rules, bias checks
+//! and dataset versions (content hashes). Knows frames, not models or HTTP.
+
+pub mod bias;
+mod error;
+pub mod profile;
+pub mod rules;
+pub mod version;
+
+pub use error::QualityError;
+pub use profile::Profile;

@@ -1,0 +1,1 @@
+//! Validation rules: expectations read from TOML, checked lazily over a frame.
