@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::store_location::StoreLocation;
 
+pub mod bias;
 pub mod diff;
 pub mod profile;
 pub mod suggest;
@@ -19,6 +20,8 @@ pub enum DataCommand {
     Validate(validate::ValidateArgs),
     /// Write a starting rules file from a table's profile
     Suggest(suggest::SuggestArgs),
+    /// Bias checks: label balance and representation of sensitive groups
+    Bias(bias::BiasArgs),
     /// Recorded dataset versions (content hashes)
     Versions(versions::VersionsArgs),
     /// Compare two datasets: schema changes, row counts, statistic shifts
@@ -30,6 +33,7 @@ pub fn run(cmd: &DataCommand, store: &StoreLocation) -> Result<()> {
         DataCommand::Profile(args) => profile::run(args, store),
         DataCommand::Validate(args) => validate::run(args, store),
         DataCommand::Suggest(args) => suggest::run(args, store),
+        DataCommand::Bias(args) => bias::run(args, store),
         DataCommand::Versions(args) => versions::run(args, store),
         DataCommand::Diff(args) => diff::run(args, store),
     }
