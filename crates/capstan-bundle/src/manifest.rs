@@ -20,6 +20,10 @@ pub struct Manifest {
     #[serde(with = "metric_values")]
     pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
     pub lineage: Lineage,
+    /// Row validation rules checked on live traffic (`capstan_quality::rules::RuleSet` as
+    /// JSON, row rules only); absent in bundles trained without rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,8 +37,18 @@ pub struct TargetInfo {
 /// How the model was made: enough to reproduce it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lineage {
+    /// The data file or directory, or the PostgreSQL URL (password redacted).
     pub dataset_path: String,
+    /// SHA-256 of the file's bytes; for a directory, of its files' hashes; for a query,
+    /// the content hash (dataset version) of the result.
     pub dataset_sha256: String,
+    /// The SQL query the data came from, for a PostgreSQL source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The dataset version (content hash of the typed data, see `capstan data versions`);
+    /// absent in bundles written before versions existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_version: Option<String>,
     /// The training config as given.
     pub config: serde_json::Value,
     pub config_sha256: String,

@@ -73,7 +73,11 @@ impl Default for SplitConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
+    /// A file, a directory of files, or a PostgreSQL URL (with `query`).
     pub data: Option<PathBuf>,
+    /// The SQL query whose result is the data, for a PostgreSQL `data` URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     pub target: Option<String>,
     pub model: ModelKind,
     /// Inferred from the target when absent.
@@ -83,8 +87,14 @@ pub struct TrainConfig {
     pub threshold: f64,
     /// A schema file (JSON) forcing column types when reading the data.
     pub schema: Option<PathBuf>,
+    /// A rules file (TOML, as `capstan data validate` reads): the data must pass it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<PathBuf>,
     pub delimiter: Option<char>,
     pub name: Option<String>,
+    /// Sensitive columns: bias checks before training, fairness metrics on the test split.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sensitive: Vec<String>,
     pub split: SplitConfig,
     pub features: PipelineSpec,
     pub gbdt: GbdtParams,
@@ -95,14 +105,17 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             data: None,
+            query: None,
             target: None,
             model: ModelKind::Gbdt,
             task: None,
             seed: 42,
             threshold: crate::evaluation::DEFAULT_THRESHOLD,
             schema: None,
+            rules: None,
             delimiter: None,
             name: None,
+            sensitive: Vec::new(),
             split: SplitConfig::default(),
             features: PipelineSpec::default(),
             gbdt: GbdtParams::default(),
@@ -121,7 +134,12 @@ impl TrainConfig {
     }
 
     /// The config as canonical JSON (what is hashed and stored as lineage).
+    /// A password in a PostgreSQL `data` URL is redacted: it never reaches lineage or runs.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("config is plain data")
+        let mut json = serde_json::to_value(self).expect("config is plain data");
+        if let Some(serde_json::Value::String(data)) = json.get_mut("data") {
+            *data = capstan_io::redact_password(data);
+        }
+        json
     }
 }

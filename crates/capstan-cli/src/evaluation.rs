@@ -78,3 +78,106 @@ pub fn mean(folds: &[MetricMap]) -> MetricMap {
         .map(|(k, (sum, n))| (k, sum / n as f64))
         .collect()
 }
+
+/// Fairness metrics of a binary model per sensitive column, from labelled rows: `frame`
+/// row `i` has label `y[i]` and prediction row `i` of `p`. Null group values are the group
+/// "(missing)". Errors name a sensitive column that `frame` lacks.
+pub fn fairness(
+    frame: &capstan_frame::Frame,
+    columns: &[String],
+    y: &[f64],
+    p: &Predictions,
+    threshold: f64,
+    source: &str,
+) -> Result<BTreeMap<String, capstan_eval::FairnessMetrics>> {
+    let y_pred: Vec<f64> = p
+        .values
+        .iter()
+        .map(|&v| if v >= threshold { 1.0 } else { 0.0 })
+        .collect();
+    let mut out = BTreeMap::new();
+    for name in columns {
+        let col = frame.column(name).ok_or_else(|| {
+            let names: Vec<&str> = frame.schema().names().collect();
+            crate::exit::input_error(format!(
+                "{source}: sensitive column '{name}' not found; columns are: {}",
+                names.join(", ")
+            ))
+        })?;
+        let groups: Vec<String> = (0..frame.n_rows())
+            .map(|i| {
+                col.display_at(i)
+                    .unwrap_or_else(|| capstan_quality::bias::MISSING_GROUP.to_string())
+            })
+            .collect();
+        out.insert(
+            name.clone(),
+            capstan_eval::fairness_metrics(&groups, y, &y_pred)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Run-record metric names: `fairness.<column>.<metric>`.
+pub fn fairness_metric_map(
+    fairness: &BTreeMap<String, capstan_eval::FairnessMetrics>,
+) -> MetricMap {
+    let mut out = MetricMap::new();
+    for (column, m) in fairness {
+        for (name, v) in m.to_map() {
+            out.insert(format!("fairness.{column}.{name}"), v);
+        }
+    }
+    out
+}
+
+/// One table per sensitive column (groups with their rates) and its disparities.
+pub fn render_fairness(fairness: &BTreeMap<String, capstan_eval::FairnessMetrics>) -> String {
+    use crate::table::metric;
+    let mut out = String::new();
+    for (column, m) in fairness {
+        out.push_str(&format!("fairness by '{column}':\n"));
+        let rows: Vec<Vec<String>> = m
+            .groups
+            .iter()
+            .map(|g| {
+                vec![
+                    g.group.clone(),
+                    g.n.to_string(),
+                    metric(g.selection_rate),
+                    metric(g.true_positive_rate),
+                    metric(g.false_positive_rate),
+                    metric(g.accuracy),
+                ]
+            })
+            .collect();
+        out.push_str(&crate::table::render(
+            &["group", "rows", "selection", "tpr", "fpr", "accuracy"],
+            &rows,
+        ));
+        let ratio = m
+            .demographic_parity_ratio
+            .map_or_else(|| "n/a".to_string(), metric);
+        out.push_str(&format!(
+            "demographic parity difference {}, ratio {ratio}; equal opportunity difference {}; \
+             equalized odds difference {}\n",
+            metric(m.demographic_parity_difference),
+            metric(m.equal_opportunity_difference),
+            metric(m.equalized_odds_difference)
+        ));
+        let no_positives: Vec<&str> = m
+            .groups
+            .iter()
+            .filter(|g| g.n_positive == 0)
+            .map(|g| g.group.as_str())
+            .collect();
+        if !no_positives.is_empty() {
+            out.push_str(&format!(
+                "note: no actual positives in group(s) {}: their tpr is reported as 0 \
+                 (as Fairlearn)\n",
+                no_positives.join(", ")
+            ));
+        }
+    }
+    out
+}

@@ -16,6 +16,9 @@ pub const USAGE: i32 = 2;
 pub const BAD_INPUT: i32 = 3;
 /// The model could not be found or loaded (missing run, corrupt or newer bundle).
 pub const BAD_MODEL: i32 = 4;
+/// The data failed validation: a rule of severity `error` failed (`capstan data validate`,
+/// `capstan train --rules`).
+pub const INVALID_DATA: i32 = 5;
 
 /// A problem with what the user gave us, reported as is.
 #[derive(Debug)]
@@ -33,6 +36,18 @@ pub fn input_error(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(InputError(message.into()))
 }
 
+/// Data that failed its validation rules; the report was printed already.
+#[derive(Debug)]
+pub struct InvalidData(pub String);
+
+impl std::fmt::Display for InvalidData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidData {}
+
 /// A model that cannot be found.
 #[derive(Debug)]
 pub struct ModelNotFound(pub String);
@@ -49,12 +64,16 @@ impl std::error::Error for ModelNotFound {}
 /// errors are model errors (a missing model, version, alias or run; a corrupt artifact)
 /// except invalid names, rollout values and api key names, which are bad input.
 pub fn code_for(err: &anyhow::Error) -> i32 {
+    if err.chain().any(|c| c.is::<InvalidData>()) {
+        return INVALID_DATA;
+    }
     let bad_input = err.chain().any(|c| {
         c.is::<InputError>()
             || c.is::<FrameError>()
             || c.is::<FeatureError>()
             || c.is::<LearnError>()
             || c.is::<capstan_eval::EvalError>()
+            || c.is::<capstan_quality::QualityError>()
             || c.downcast_ref::<StoreError>().is_some_and(is_bad_input)
     });
     if bad_input {

@@ -1,6 +1,8 @@
 use clap::{Parser, Subcommand};
 
-use capstan_cli::commands::{data, evaluate, keys, log, models, predict, runs, schema, serve, train};
+use capstan_cli::commands::{
+    data, evaluate, keys, log, models, predict, runs, schema, serve, train,
+};
 use capstan_cli::exit;
 use capstan_cli::store_location::StoreLocation;
 
@@ -21,7 +23,8 @@ use capstan_cli::store_location::StoreLocation;
 ///   capstan log --model churn                               # what was predicted
 ///
 /// Exit codes: 0 success, 1 unexpected failure, 2 bad command line,
-/// 3 bad input (file, column, value, schema or config), 4 model not found or not loadable.
+/// 3 bad input (file, column, value, schema or config), 4 model not found or not loadable,
+/// 5 the data failed its validation rules.
 #[derive(Debug, Parser)]
 #[command(name = "capstan", version, verbatim_doc_comment)]
 struct Cli {

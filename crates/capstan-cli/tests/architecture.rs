@@ -11,6 +11,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("capstan-features", &["capstan-frame"]),
     ("capstan-learn", &["capstan-frame", "capstan-io"]),
     ("capstan-store", &["capstan-io"]),
+    ("capstan-quality", &["capstan-frame", "capstan-io"]),
     (
         "capstan-serve",
         &[
@@ -19,6 +20,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "capstan-io",
             "capstan-learn",
             "capstan-monitor",
+            "capstan-quality",
             "capstan-store",
         ],
     ),
@@ -43,8 +45,18 @@ const KERNELS: &[&str] = &[
     "capstan-features",
     "capstan-learn",
     "capstan-eval",
+    "capstan-quality",
 ];
-const FORBIDDEN_IN_KERNELS: &[&str] = &["rusqlite", "tokio", "axum", "hyper", "reqwest", "sqlx"];
+const FORBIDDEN_IN_KERNELS: &[&str] = &[
+    "rusqlite",
+    "postgres",
+    "tokio-postgres",
+    "tokio",
+    "axum",
+    "hyper",
+    "reqwest",
+    "sqlx",
+];
 
 fn dependencies(krate: &str) -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -60,7 +72,13 @@ fn dependencies(krate: &str) -> Vec<String> {
             in_deps = line == "[dependencies]";
             continue;
         }
-        if in_deps && !line.is_empty() && !line.starts_with('#') {
+        // Optional dependencies sit behind a feature that is off by default (capstan-frame's
+        // `postgres`): the crates that depend on it without the feature never build them.
+        if in_deps
+            && !line.is_empty()
+            && !line.starts_with('#')
+            && !line.contains("optional = true")
+        {
             let name = line.split(['=', '.', ' ']).next().expect("a name");
             deps.push(name.to_string());
         }

@@ -7,6 +7,7 @@
 mod binary;
 mod check;
 mod error;
+mod fairness;
 mod multiclass;
 mod overfit;
 mod regression;
@@ -18,6 +19,7 @@ pub use binary::{
 };
 pub use capstan_io::rng;
 pub use error::EvalError;
+pub use fairness::{FAIRNESS_METRICS, FairnessMetrics, GroupRates, fairness_metrics};
 pub use multiclass::{MulticlassMetrics, argmax, class_indices, multiclass_metrics};
 pub use overfit::{MAX_ERROR_RATIO, MAX_SCORE_GAP, overfit_warning};
 pub use regression::{RegressionMetrics, regression_metrics};

@@ -5,11 +5,15 @@
 //! `NAME=__rare__`, `NAME=__missing__`, codes `NAME`, dates `NAME__year`, ...
 
 mod categorical;
+mod clip;
+mod coerce;
 mod date;
+mod dedup;
 mod describe;
 mod error;
 mod impute;
 mod numeric;
+mod report;
 mod scale;
 mod select;
 mod series;
@@ -18,12 +22,18 @@ mod spec;
 mod stats;
 
 pub use categorical::CategoricalTransform;
+pub use clip::ClipBounds;
+pub use coerce::MIN_NUMBER_SHARE;
 pub use date::DateTransform;
+pub use dedup::unique_rows;
 pub use error::FeatureError;
 pub use numeric::NumericTransform;
+pub use report::{CleaningReport, ClippedColumn, CoercedColumn};
 pub use scale::Scaler;
 pub use series::SeriesFit;
-pub use spec::{CategoricalEncoding, DatePart, Imputation, PipelineMode, PipelineSpec};
+pub use spec::{
+    CategoricalEncoding, CleanSpec, ClipSpec, DatePart, Imputation, PipelineMode, PipelineSpec,
+};
 
 use std::collections::HashSet;
 
@@ -90,6 +100,17 @@ impl FittedPipeline {
         frame: &Frame,
         exclude: &[&str],
     ) -> Result<FittedPipeline, FeatureError> {
+        Ok(Self::fit_with_report(spec, mode, frame, exclude)?.0)
+    }
+
+    /// [`FittedPipeline::fit`], also saying what `spec.clean` changed in the training
+    /// values (coerced and clipped columns; `duplicates_dropped` is left at 0).
+    pub fn fit_with_report(
+        spec: &PipelineSpec,
+        mode: PipelineMode,
+        frame: &Frame,
+        exclude: &[&str],
+    ) -> Result<(FittedPipeline, CleaningReport), FeatureError> {
         check_spec(spec)?;
         if frame.n_rows() == 0 {
             return Err(FeatureError::Invalid(
@@ -98,13 +119,30 @@ impl FittedPipeline {
         }
         let mut fields = Vec::new();
         let mut columns = Vec::new();
-        for i in select::input_columns(spec, frame, exclude)? {
+        let mut report = CleaningReport::default();
+        let inputs = select::input_columns(spec, frame, exclude)?;
+        let clip = spec.clean.clip.as_ref();
+        for i in inputs {
             let field = &frame.schema().fields[i];
             let col = &frame.columns()[i];
             let name = field.name.as_str();
+            let coerced = match field.dtype {
+                DataType::String if spec.clean.coerce => coerce::detect(name, col),
+                _ => None,
+            };
             let t = match field.dtype {
                 DataType::Integer | DataType::Float | DataType::Boolean => {
-                    ColumnTransform::Numeric(NumericTransform::fit(name, col, mode, spec)?)
+                    let clip = clip.filter(|c| clips(c, name, field.dtype));
+                    let (t, clipped) = NumericTransform::fit(name, col, mode, spec, false, clip)?;
+                    report.clipped.extend(clipped);
+                    ColumnTransform::Numeric(t)
+                }
+                DataType::String if coerced.is_some() => {
+                    let clip = clip.filter(|c| clips(c, name, DataType::Float));
+                    let (t, clipped) = NumericTransform::fit(name, col, mode, spec, true, clip)?;
+                    report.coerced.extend(coerced);
+                    report.clipped.extend(clipped);
+                    ColumnTransform::Numeric(t)
                 }
                 DataType::String => {
                     ColumnTransform::Categorical(CategoricalTransform::fit(name, col, mode, spec)?)
@@ -134,7 +172,8 @@ impl FittedPipeline {
             columns,
         };
         p.check_feature_names()?;
-        Ok(p)
+        p.check_clip_columns(frame)?;
+        Ok((p, report))
     }
 
     /// Transforms rows; fails with an error naming the column when one is missing or has
@@ -236,11 +275,12 @@ impl FittedPipeline {
             let (name, fits_type, fits_mode) = match t {
                 ColumnTransform::Numeric(t) => {
                     t.validate()?;
-                    (
-                        &t.column,
-                        f.dtype.is_numeric(),
-                        t.linear.is_some() == linear,
-                    )
+                    let fits_type = if t.from_text {
+                        f.dtype == DataType::String
+                    } else {
+                        f.dtype.is_numeric()
+                    };
+                    (&t.column, fits_type, t.linear.is_some() == linear)
                 }
                 ColumnTransform::Categorical(t) => {
                     t.validate()?;
@@ -290,16 +330,55 @@ impl FittedPipeline {
         Ok(())
     }
 
-    /// The frame's column for each input, type-checked against training.
+    /// Every column named by `clean.clip.columns` must be an integer, float or coerced input.
+    fn check_clip_columns(&self, frame: &Frame) -> Result<(), FeatureError> {
+        let Some(names) = self.spec.clean.clip.as_ref().and_then(ClipSpec::columns) else {
+            return Ok(());
+        };
+        for name in names {
+            let Some(field) = frame.schema().field(name) else {
+                return Err(FeatureError::UnknownColumn {
+                    setting: "clean.clip.columns".into(),
+                    column: name.clone(),
+                    found: select::column_list(frame),
+                });
+            };
+            if self.input_schema.field(name).is_none() {
+                return Err(FeatureError::Invalid(format!(
+                    "clean.clip.columns names column '{name}', which is not an input of the \
+                     pipeline (the target, dropped or not included)"
+                )));
+            }
+            let numeric = self
+                .columns
+                .iter()
+                .any(|t| matches!(t, ColumnTransform::Numeric(t) if t.column == *name));
+            if !numeric || field.dtype == DataType::Boolean {
+                return Err(FeatureError::Invalid(format!(
+                    "clean.clip.columns names column '{name}' ({}): expected an integer, \
+                     float or coerced text column",
+                    field.dtype
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The frame's column for each input, type-checked against training. A text column
+    /// read as numbers also accepts a numeric column.
     fn resolve<'a>(&self, frame: &'a Frame) -> Result<Vec<&'a Column>, FeatureError> {
         self.input_schema
             .fields
             .iter()
-            .map(|f| {
+            .zip(&self.columns)
+            .map(|(f, t)| {
                 let col = frame
                     .column(&f.name)
                     .ok_or_else(|| FeatureError::MissingColumn(f.name.clone()))?;
-                check_type(f, col.dtype())?;
+                let from_text = matches!(t, ColumnTransform::Numeric(t) if t.from_text);
+                if !(from_text && col.dtype().is_numeric()) {
+                    check_type(f, col.dtype())?;
+                }
                 Ok(col)
             })
             .collect()
@@ -351,6 +430,9 @@ fn check_spec(spec: &PipelineSpec) -> Result<(), FeatureError> {
             "rare_min_fraction: expected a number in [0, 1], found {f}"
         )));
     }
+    if let Some(clip) = &spec.clean.clip {
+        clip::check(clip)?;
+    }
     if !spec.impute_value.is_finite() {
         return Err(FeatureError::Invalid(format!(
             "impute_value: expected a finite number, found {}",
@@ -358,4 +440,13 @@ fn check_spec(spec: &PipelineSpec) -> Result<(), FeatureError> {
         )));
     }
     Ok(())
+}
+
+/// Whether `clip` applies to a numeric input: integer and float columns (and coerced text),
+/// all of them or those listed. Booleans are never clipped.
+fn clips(clip: &ClipSpec, name: &str, dtype: DataType) -> bool {
+    matches!(dtype, DataType::Integer | DataType::Float)
+        && clip
+            .columns()
+            .is_none_or(|cols| cols.iter().any(|c| c == name))
 }

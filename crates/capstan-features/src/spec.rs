@@ -63,6 +63,10 @@ pub struct PipelineSpec {
     pub scale: bool,
     /// Parts extracted from date and datetime columns.
     pub date_parts: Vec<DatePart>,
+    /// Cleaning before the transforms; left out of the JSON when off, so older configs
+    /// and bundles keep their bytes and hashes.
+    #[serde(skip_serializing_if = "CleanSpec::is_off")]
+    pub clean: CleanSpec,
 }
 
 impl Default for PipelineSpec {
@@ -84,6 +88,71 @@ impl Default for PipelineSpec {
                 DatePart::DayOfWeek,
                 DatePart::Hour,
             ],
+            clean: CleanSpec::default(),
         }
     }
+}
+
+/// Cleaning steps (all off by default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct CleanSpec {
+    /// Drop exact duplicate rows before the train/test split (done by the training job).
+    pub dedup: bool,
+    /// Clip numeric columns to bounds fitted on the training rows.
+    pub clip: Option<ClipSpec>,
+    /// Read text columns whose values are mostly numbers (>= 95 %) as numbers; other
+    /// values become missing.
+    pub coerce: bool,
+}
+
+impl CleanSpec {
+    pub fn is_off(&self) -> bool {
+        *self == CleanSpec::default()
+    }
+}
+
+/// How clipping bounds are fitted; `columns` limits it to these numeric inputs (all
+/// integer, float and coerced columns when absent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClipSpec {
+    /// Bounds at two quantiles (linear interpolation, as numpy's default).
+    Quantile {
+        #[serde(default = "default_lower")]
+        lower: f64,
+        #[serde(default = "default_upper")]
+        upper: f64,
+        #[serde(default)]
+        columns: Option<Vec<String>>,
+    },
+    /// Bounds at Q1 - k IQR and Q3 + k IQR (Tukey's fences).
+    Iqr {
+        #[serde(default = "default_k")]
+        k: f64,
+        #[serde(default)]
+        columns: Option<Vec<String>>,
+    },
+}
+
+impl ClipSpec {
+    pub fn columns(&self) -> Option<&[String]> {
+        match self {
+            ClipSpec::Quantile { columns, .. } | ClipSpec::Iqr { columns, .. } => {
+                columns.as_deref()
+            }
+        }
+    }
+}
+
+fn default_lower() -> f64 {
+    0.01
+}
+
+fn default_upper() -> f64 {
+    0.99
+}
+
+fn default_k() -> f64 {
+    1.5
 }

@@ -45,6 +45,9 @@ pub enum FrameError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// A database source: `location` is its URL with the password redacted.
+    #[error("{location}: {message}")]
+    Database { location: String, message: String },
 }
 
 impl FrameError {

@@ -40,8 +40,18 @@ impl ReadOptions {
 }
 
 /// Reads a CSV (`.csv`, `.tsv`, `.txt`), Parquet (`.parquet`, `.pq`) or JSON lines
-/// (`.jsonl`, `.ndjson`, `.json`) file into a frame.
+/// (`.jsonl`, `.ndjson`, `.json`) file into a frame; a directory is read as a partitioned
+/// dataset: every data file below it, with `key=value` directories as columns (see
+/// [`dir_sha256`](crate::dir_sha256) for its content hash).
 pub fn read(path: &Path, opts: &ReadOptions) -> Result<Frame, FrameError> {
+    if path.is_dir() {
+        return crate::dir_read::read_dir(path, opts);
+    }
+    read_file(path, opts)
+}
+
+/// Reads one file, its format chosen by extension.
+pub(crate) fn read_file(path: &Path, opts: &ReadOptions) -> Result<Frame, FrameError> {
     match FileFormat::from_path(path)? {
         FileFormat::Csv { delimiter } => {
             let delimiter = match delimiter {

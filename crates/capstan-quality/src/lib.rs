@@ -2,6 +2,7 @@
 //! and dataset versions (content hashes). Knows frames, not models or HTTP.
 
 pub mod bias;
+pub mod diff;
 mod error;
 pub mod profile;
 pub mod rules;

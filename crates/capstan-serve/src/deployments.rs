@@ -79,12 +79,12 @@ impl ModelCache {
             version,
             source,
         })?;
-        let loaded = Arc::new(LoadedModel {
-            name: model.name.clone(),
+        let loaded = Arc::new(LoadedModel::new(
+            model.name.clone(),
             version,
-            bundle_sha256: v.bundle_sha256.clone(),
+            v.bundle_sha256.clone(),
             bundle,
-        });
+        ));
         self.lock().insert(key, loaded.clone());
         Ok(loaded)
     }

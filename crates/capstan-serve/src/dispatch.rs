@@ -279,6 +279,16 @@ async fn finish(
     state
         .metrics
         .scored(&model.name, model.version, role, &scored, latency);
+    if let Some(rules) = &model.rules {
+        let counts: Vec<(&str, &str, u64)> = rules
+            .count_violations(&rows.frame)
+            .into_iter()
+            .map(|(column, kind, n)| (column, kind.name(), n))
+            .collect();
+        state
+            .metrics
+            .rule_violations(&model.name, model.version, &counts);
+    }
     let (ids, records) = records(state, &model, role, &rows, &scored, latency);
     state.log.log(records).await.map_err(|e| {
         ApiError::new(

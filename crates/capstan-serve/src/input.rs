@@ -452,12 +452,7 @@ pub(crate) mod fixtures {
     /// `telco_gbdt_v1` or `telco_linear_v1`.
     pub fn model(stem: &str) -> LoadedModel {
         let bundle = Bundle::read(fixture(&format!("{stem}.capstan"))).expect("frozen bundle");
-        LoadedModel {
-            name: "churn".to_string(),
-            version: 1,
-            bundle_sha256: String::new(),
-            bundle,
-        }
+        LoadedModel::new("churn".to_string(), 1, String::new(), bundle)
     }
 
     pub fn models() -> Vec<LoadedModel> {

@@ -132,6 +132,12 @@ const ROLLBACKS: Family = family(
     Kind::Counter,
     &["model"],
 );
+const RULE_VIOLATIONS: Family = family(
+    "capstan_rule_violations_total",
+    "Scored rows that broke a row rule of the version's bundle (counted; the row is still scored).",
+    Kind::Counter,
+    &["model", "version", "column", "rule"],
+);
 const LOG_WRITTEN: Family = family(
     "capstan_prediction_log_written_total",
     "Prediction log records committed.",
@@ -200,6 +206,7 @@ const FAMILIES: &[&Family] = &[
     &SHADOW_ROWS,
     &CANARY_FALLBACKS,
     &ROLLBACKS,
+    &RULE_VIOLATIONS,
     &LOG_WRITTEN,
     &LOG_DROPPED,
     &LOG_FAILED,
@@ -363,6 +370,24 @@ impl Metrics {
                 vec![model.to_string(), version.to_string()],
                 1.0,
             );
+        });
+    }
+
+    /// Rows of one request that broke row rules of `model` v`version`: (column, rule, rows).
+    pub fn rule_violations(&self, model: &str, version: u32, counts: &[(&str, &str, u64)]) {
+        if counts.is_empty() {
+            return;
+        }
+        self.with(|s| {
+            for &(column, rule, n) in counts {
+                let labels = vec![
+                    model.to_string(),
+                    version.to_string(),
+                    column.to_string(),
+                    rule.to_string(),
+                ];
+                inc(s, &RULE_VIOLATIONS, labels, n as f64);
+            }
         });
     }
 

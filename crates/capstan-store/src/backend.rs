@@ -4,8 +4,9 @@
 use std::fmt::Debug;
 
 use crate::{
-    ApiKey, ArtifactRef, AuditEntry, Change, LogQuery, ModelVersion, NewRun, PredictionRecord,
-    RegisteredModel, RegistryUpdate, Run, RunSummary, StoreError,
+    ApiKey, ArtifactRef, AuditEntry, Change, DatasetVersionRecord, FileSignature, LogQuery,
+    ModelVersion, NewDatasetVersion, NewRun, PredictionRecord, RegisteredModel, RegistryUpdate,
+    Run, RunSummary, StoreError,
 };
 
 pub(crate) trait Backend: Send + Sync + Debug {
@@ -57,4 +58,15 @@ pub(crate) trait Backend: Send + Sync + Debug {
     fn append_predictions(&self, records: &[PredictionRecord]) -> Result<(), StoreError>;
     /// Oldest first, at most `query.limit`.
     fn query_predictions(&self, query: &LogQuery) -> Result<Vec<PredictionRecord>, StoreError>;
+
+    // Dataset versions.
+    /// Inserts the version (or fills in a missing profile) and links `run_id`; a run that
+    /// does not exist is `RunNotFound`.
+    fn put_dataset_version(&self, v: &NewDatasetVersion) -> Result<(), StoreError>;
+    /// `prefix` is lowercase hex of at least `MIN_PREFIX_LEN` characters.
+    fn get_dataset_version(&self, prefix: &str) -> Result<DatasetVersionRecord, StoreError>;
+    /// Newest first.
+    fn list_dataset_versions(&self) -> Result<Vec<DatasetVersionRecord>, StoreError>;
+    fn find_file_signature(&self, sig: &FileSignature) -> Result<Option<String>, StoreError>;
+    fn record_file_signature(&self, sig: &FileSignature, version: &str) -> Result<(), StoreError>;
 }

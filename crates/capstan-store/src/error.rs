@@ -78,6 +78,21 @@ pub enum StoreError {
         prefix: String,
         candidates: Vec<String>,
     },
+    #[error("no dataset version matches '{0}' (see `capstan data versions`)")]
+    DatasetVersionNotFound(String),
+    #[error("dataset version prefix '{0}' is too short: expected at least 4 characters")]
+    DatasetPrefixTooShort(String),
+    #[error("dataset version prefix '{prefix}' is ambiguous; it matches: {}", candidates.join(", "))]
+    AmbiguousDatasetVersion {
+        prefix: String,
+        candidates: Vec<String>,
+    },
+    #[error("dataset version {version}: stored {field} is not valid json: {source}")]
+    BadVersionJson {
+        version: String,
+        field: &'static str,
+        source: serde_json::Error,
+    },
     #[error("run {run_id}: stored {field} is not valid json: {source}")]
     BadJson {
         run_id: String,

@@ -1,5 +1,5 @@
 //! The Capstan store: runs, content-addressed artifacts, the model registry, API keys and
-//! the prediction log, behind one API with two backends.
+//! the prediction log and dataset versions, behind one API with two backends.
 //!
 //! SQLite (default) keeps a directory (usually `.capstan/`):
 //!
@@ -12,6 +12,7 @@
 
 mod artifacts;
 mod backend;
+mod datasets;
 mod error;
 mod keys;
 mod postgres;
@@ -23,6 +24,7 @@ mod store;
 mod util;
 
 pub use artifacts::ArtifactRef;
+pub use datasets::{DatasetVersionRecord, FileSignature, NewDatasetVersion};
 pub use error::StoreError;
 pub use keys::{ApiKey, Role};
 pub use postgres::redact_password;

@@ -559,7 +559,7 @@ fn upgrades_a_schema_version_1_database() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    const { assert!(SCHEMA_VERSION >= 2) };
 
     let run = store.get_run("0123").unwrap();
     assert_eq!(run.name.as_deref(), Some("old run"));

@@ -116,6 +116,8 @@ pub fn bundle() -> Bundle {
             lineage: Lineage {
                 dataset_path: "shared/data/penguins/penguins.csv".to_string(),
                 dataset_sha256: "ab".repeat(32),
+                query: None,
+                dataset_version: None,
                 config: json!({"learner": "linear", "c": 1.0, "seed": 7}),
                 config_sha256: "cd".repeat(32),
                 seed: u64::MAX,
@@ -123,6 +125,7 @@ pub fn bundle() -> Bundle {
                 started_at: "2024-05-01T11:59:00Z".to_string(),
                 finished_at: "2024-05-01T12:00:00Z".to_string(),
             },
+            rules: None,
         },
         pipeline,
         model: linear_model(4),

@@ -1,6 +1,6 @@
 //! `capstan predict`: score a file with a bundle, through the bundle's own pipeline.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use arrow_array::{Float64Array, StringArray};
@@ -11,6 +11,7 @@ use capstan_learn::{Predictions, Task};
 use crate::evaluation;
 use crate::exit::input_error;
 use crate::model_source;
+use crate::source::DataSource;
 use crate::store_location::StoreLocation;
 
 #[derive(Debug, clap::Args)]
@@ -18,9 +19,10 @@ pub struct PredictArgs {
     /// A bundle file, or a run id (or unique prefix) from `capstan runs list`
     #[arg(long, value_name = "RUN_ID|PATH")]
     pub model: String,
-    /// Rows to score: .csv, .tsv, .parquet or .jsonl, with the training columns
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "SOURCE", help = concat!("Rows to score, with the training columns: ", crate::source::data_help!()))]
     pub data: PathBuf,
+    #[arg(long, value_name = "SQL", help = crate::source::QUERY_HELP)]
+    pub query: Option<String>,
     /// Where to write predictions: .csv or .parquet
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -36,7 +38,11 @@ pub struct PredictArgs {
 }
 
 /// Reads rows for a bundle: the training columns are parsed with their training types.
-pub fn read_for_bundle(bundle: &Bundle, path: &Path, delimiter: Option<char>) -> Result<Frame> {
+pub fn read_for_bundle(
+    bundle: &Bundle,
+    source: &DataSource,
+    delimiter: Option<char>,
+) -> Result<Frame> {
     let mut opts = ReadOptions {
         schema: Some(bundle.manifest.input_schema.clone()),
         ..ReadOptions::default()
@@ -46,12 +52,13 @@ pub fn read_for_bundle(bundle: &Bundle, path: &Path, delimiter: Option<char>) ->
             input_error(format!("delimiter '{d}' must be a single ASCII character"))
         })?;
     }
-    Ok(capstan_frame::read(path, &opts)?)
+    source.read(&opts)
 }
 
 pub fn run(args: &PredictArgs, store: &StoreLocation) -> Result<()> {
+    let source = DataSource::new(&args.data, args.query.as_deref())?;
     let bundle = model_source::load(&args.model, store)?;
-    let frame = read_for_bundle(&bundle, &args.data, args.delimiter)?;
+    let frame = read_for_bundle(&bundle, &source, args.delimiter)?;
     let predictions = bundle.predict(&frame)?;
     evaluation::check_threshold(args.threshold)?;
     let out = output_frame(&bundle, &frame, &predictions, &args.keep, args.threshold)?;

@@ -15,9 +15,10 @@ use crate::training::{self, Progress, TrainOutcome};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// Training data: .csv, .tsv, .parquet or .jsonl
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "SOURCE", help = concat!("Training data: ", crate::source::data_help!()))]
     pub data: Option<PathBuf>,
+    #[arg(long, value_name = "SQL", help = crate::source::QUERY_HELP)]
+    pub query: Option<String>,
     /// The column to predict
     #[arg(long, value_name = "COLUMN")]
     pub target: Option<String>,
@@ -63,6 +64,10 @@ pub struct TrainArgs {
     /// A schema file (from `capstan schema infer`) forcing column types
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
+    /// Validation rules (TOML) the training data must pass; their row rules go into the
+    /// bundle and are counted on live traffic
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
     /// Field delimiter for CSV input [default: ',' or tab for .tsv]
     #[arg(long)]
     pub delimiter: Option<char>,
@@ -72,6 +77,10 @@ pub struct TrainArgs {
     /// A name for the run
     #[arg(long)]
     pub name: Option<String>,
+    /// Sensitive columns, comma separated: bias check before training, fairness metrics
+    /// on the test split (binary tasks); they need not be features (--drop them)
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub sensitive: Vec<String>,
     /// Also write the model bundle to this file
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -95,6 +104,7 @@ impl TrainArgs {
             };
         }
         set!(self.data.clone().map(Some) => cfg.data);
+        set!(self.query.clone().map(Some) => cfg.query);
         set!(self.target.clone().map(Some) => cfg.target);
         set!(self.model => cfg.model);
         set!(self.task.map(Some) => cfg.task);
@@ -109,8 +119,12 @@ impl TrainArgs {
         set!(self.num_leaves => cfg.gbdt.num_leaves);
         set!(self.early_stopping.map(Some) => cfg.gbdt.early_stopping_rounds);
         set!(self.schema.clone().map(Some) => cfg.schema);
+        set!(self.rules.clone().map(Some) => cfg.rules);
         set!(self.delimiter.map(Some) => cfg.delimiter);
         set!(self.name.clone().map(Some) => cfg.name);
+        if !self.sensitive.is_empty() {
+            cfg.sensitive = self.sensitive.clone();
+        }
         cfg.features.drop.extend(self.drop.iter().cloned());
         Ok(cfg)
     }
@@ -151,6 +165,12 @@ pub fn run(args: &TrainArgs, store: &StoreLocation) -> Result<()> {
     let store = store.open()?;
     let artifact = store.put_artifact(&bundle_bytes)?;
     let run_id = store.record_run(&new_run(&cfg, &outcome, artifact.clone()))?;
+    crate::commands::data::versions::record_for_run(
+        &store,
+        &outcome.dataset_version,
+        &outcome.bundle.manifest.lineage.dataset_path,
+        &run_id,
+    )?;
     if let Some(out) = &args.out {
         outcome.bundle.write(out)?;
     }
@@ -170,6 +190,9 @@ pub fn run(args: &TrainArgs, store: &StoreLocation) -> Result<()> {
             "test_confusion": outcome.test_confusion,
             "model_sha256": artifact.sha256,
             "warnings": outcome.warnings,
+            "cleaning": outcome.cleaning,
+            "bias": outcome.bias,
+            "fairness": outcome.fairness,
         });
         crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -197,6 +220,14 @@ fn new_run(
                 value: *value,
             });
         }
+    }
+    for (name, value) in evaluation::fairness_metric_map(&outcome.fairness) {
+        metrics.push(MetricRecord {
+            split: "test".into(),
+            fold: None,
+            name,
+            value,
+        });
     }
     for (fold, values) in outcome.cv_folds.iter().enumerate() {
         for (name, value) in values {
@@ -274,6 +305,17 @@ fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
     if let Some(matrix) = outcome.test_confusion.as_ref().filter(|m| m.len() <= 10) {
         crate::outln!("test confusion matrix (threshold {}):", cfg.threshold);
         crate::output::out(&table::confusion(&target.classes, matrix));
+    }
+    if !outcome.fairness.is_empty() {
+        crate::outln!("test split, threshold {}:", cfg.threshold);
+        crate::output::out(&evaluation::render_fairness(&outcome.fairness));
+    }
+    let cleaning = outcome.cleaning.lines();
+    if !cleaning.is_empty() {
+        crate::outln!("cleaning:");
+        for line in &cleaning {
+            crate::outln!("  {line}");
+        }
     }
     for w in &outcome.warnings {
         eprintln!("warning: {w}");

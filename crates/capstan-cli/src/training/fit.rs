@@ -1,7 +1,7 @@
 //! Fitting the pipeline and the learner, with early stopping and cross-validation.
 
 use anyhow::{Context, Result};
-use capstan_features::{FittedPipeline, PipelineMode};
+use capstan_features::{CleaningReport, FittedPipeline, PipelineMode};
 use capstan_frame::{Frame, Matrix};
 use capstan_learn::{Model, Task, gbdt, linear};
 
@@ -11,16 +11,22 @@ use crate::config::{ModelKind, SplitMethod, TrainConfig};
 use crate::evaluation::{self, MetricMap};
 use crate::target::Target;
 
+/// The fitted pipeline and what its cleaning changed in `frame`.
 pub(super) fn fit_pipeline(
     cfg: &TrainConfig,
     frame: &Frame,
     target: &str,
-) -> Result<FittedPipeline> {
+) -> Result<(FittedPipeline, CleaningReport)> {
     let mode = match cfg.model {
         ModelKind::Gbdt => PipelineMode::Tree,
         ModelKind::Linear => PipelineMode::Linear,
     };
-    Ok(FittedPipeline::fit(&cfg.features, mode, frame, &[target])?)
+    Ok(FittedPipeline::fit_with_report(
+        &cfg.features,
+        mode,
+        frame,
+        &[target],
+    )?)
 }
 
 pub(super) struct Fitted {
@@ -134,7 +140,7 @@ pub(super) fn cross_validate(
         )));
         let fit_frame = frame.take(&fold.train);
         let held_frame = frame.take(&fold.test);
-        let pipeline = fit_pipeline(cfg, &fit_frame, &target.name)?;
+        let (pipeline, _) = fit_pipeline(cfg, &fit_frame, &target.name)?;
         let x_fit = pipeline.transform(&fit_frame)?;
         let x_held = pipeline.transform(&held_frame)?;
         let y_fit: Vec<f64> = fold.train.iter().map(|&i| y[i]).collect();

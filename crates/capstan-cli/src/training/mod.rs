@@ -10,12 +10,14 @@ use capstan_frame::{DataType, Frame, ReadOptions, Schema};
 use capstan_io::{sha256_hex, utc_now_rfc3339};
 use capstan_learn::Predictions;
 
+mod fairness;
 mod fit;
 mod split;
 
 use crate::config::TrainConfig;
 use crate::evaluation::{self, MetricMap};
 use crate::exit::input_error;
+use crate::source::DataSource;
 use crate::target;
 use fit::{cross_validate, fit_model, fit_pipeline};
 use split::make_split;
@@ -35,11 +37,19 @@ pub struct TrainOutcome {
     /// Confusion matrix on the test split (classification), `[true][predicted]`.
     pub test_confusion: Option<Vec<Vec<u64>>>,
     pub warnings: Vec<String>,
+    /// The content hash of the data as read (before rows without a target were dropped).
+    pub dataset_version: capstan_quality::version::DatasetVersion,
     pub n_rows: usize,
     pub n_train: usize,
     pub n_test: usize,
     pub n_features: usize,
     pub best_iteration: Option<usize>,
+    /// What `features.clean` changed (duplicates, coerced and clipped columns).
+    pub cleaning: capstan_features::CleaningReport,
+    /// The bias check of the sensitive columns, before the split.
+    pub bias: Option<capstan_quality::bias::BiasReport>,
+    /// Fairness metrics on the test split per sensitive column (binary tasks).
+    pub fairness: BTreeMap<String, capstan_eval::FairnessMetrics>,
 }
 
 /// Training progress, for a progress bar.
@@ -70,13 +80,29 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     let target_name = cfg.target.as_deref().ok_or_else(|| {
         input_error("no target: pass --target COLUMN or set `target` in the config")
     })?;
-    let source = data_path.display().to_string();
+    let data_source = DataSource::new(data_path, cfg.query.as_deref())?;
+    let source = data_source.describe();
     validate_config(cfg)?;
 
     progress(Progress::Stage("reading data".into()));
-    let frame = capstan_frame::read(data_path, &read_options(cfg)?)?;
-    let dataset_sha256 = capstan_frame::file_sha256(data_path)?;
+    let frame = data_source.read(&read_options(cfg)?)?;
+    // The version of the data as read, before any row is dropped.
+    let dataset_version = capstan_quality::version::dataset_version(&frame, &Default::default());
+    // A query has no bytes: its hash is the content hash of its result.
+    let dataset_sha256 = match data_source.bytes_sha256()? {
+        Some(sha256) => sha256,
+        None => dataset_version.version.clone(),
+    };
     let mut warnings = Vec::new();
+    let rules = match &cfg.rules {
+        Some(path) => Some(crate::commands::data::validate::gate_training(
+            &frame,
+            &source,
+            path,
+            &mut warnings,
+        )?),
+        None => None,
+    };
 
     let target = target::encode(&frame, target_name, cfg.task, &source)?;
     if target.rows.len() < frame.n_rows() {
@@ -90,6 +116,7 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     } else {
         frame
     };
+    let (frame, target, duplicates_dropped) = drop_duplicates(cfg, frame, target);
     let min_rows = 10;
     if frame.n_rows() < min_rows {
         return Err(input_error(format!(
@@ -97,6 +124,15 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
             frame.n_rows()
         )));
     }
+
+    let bias = fairness::bias_check(
+        cfg,
+        &frame,
+        target_name,
+        target.task,
+        &source,
+        &mut warnings,
+    )?;
 
     let split = make_split(cfg, &frame, &target, &source)?;
     let train_frame = frame.take(&split.train);
@@ -110,7 +146,8 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     }
 
     progress(Progress::Stage("fitting features".into()));
-    let pipeline = fit_pipeline(cfg, &train_frame, target_name)?;
+    let (pipeline, mut cleaning) = fit_pipeline(cfg, &train_frame, target_name)?;
+    cleaning.duplicates_dropped = duplicates_dropped;
     warnings.extend(identifier_warnings(&pipeline, &train_frame));
     let x_train = pipeline.transform(&train_frame)?;
     let x_test = pipeline.transform(&test_frame)?;
@@ -142,6 +179,15 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     if !cv_folds.is_empty() {
         metrics.insert("cv_mean".to_string(), evaluation::mean(&cv_folds));
     }
+    let fairness = fairness::test_fairness(
+        cfg,
+        target.task,
+        &test_frame,
+        &y_test,
+        &p_test,
+        &source,
+        &mut warnings,
+    )?;
 
     let config_json = cfg.to_json();
     let config_sha256 = sha256_hex(&serde_json::to_vec(&config_json)?);
@@ -159,6 +205,8 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
         lineage: Lineage {
             dataset_path: source.clone(),
             dataset_sha256,
+            query: data_source.query().map(str::to_string),
+            dataset_version: Some(dataset_version.version.clone()),
             config: config_json,
             config_sha256,
             seed: cfg.seed,
@@ -166,6 +214,7 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
             started_at,
             finished_at: utc_now_rfc3339(),
         },
+        rules,
     };
     let n_features = x_train.n_cols;
     let test_rows = split.test.iter().map(|&i| target.rows[i]).collect();
@@ -181,12 +230,36 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
         test_predictions: p_test,
         test_confusion,
         warnings,
+        dataset_version,
         n_rows: frame.n_rows(),
         n_train: split.train.len(),
         n_test: split.test.len(),
         n_features,
         best_iteration: fitted.best_iteration,
+        cleaning,
+        bias,
+        fairness,
     })
+}
+
+/// With `features.clean.dedup`, keeps the first of every set of identical rows (target
+/// included) before the split, so no row is in both train and test.
+fn drop_duplicates(
+    cfg: &TrainConfig,
+    frame: Frame,
+    mut target: target::Target,
+) -> (Frame, target::Target, usize) {
+    if !cfg.features.clean.dedup {
+        return (frame, target, 0);
+    }
+    let keep = capstan_features::unique_rows(&frame);
+    let dropped = frame.n_rows() - keep.len();
+    if dropped == 0 {
+        return (frame, target, 0);
+    }
+    target.y = keep.iter().map(|&i| target.y[i]).collect();
+    target.rows = keep.iter().map(|&i| target.rows[i]).collect();
+    (frame.take(&keep), target, dropped)
 }
 
 fn validate_config(cfg: &TrainConfig) -> Result<()> {
@@ -218,10 +291,12 @@ fn identifier_warnings(pipeline: &FittedPipeline, frame: &Frame) -> Vec<String> 
         return Vec::new();
     }
     let mut out = Vec::new();
-    for field in &pipeline.input_schema.fields {
+    for (field, t) in pipeline.input_schema.fields.iter().zip(&pipeline.columns) {
+        // Text read as numbers (`clean.coerce`) is a numeric feature.
+        let categorical = matches!(t, capstan_features::ColumnTransform::Categorical(_));
         let Some(col) = frame
             .column(&field.name)
-            .filter(|c| c.dtype() == DataType::String)
+            .filter(|c| categorical && c.dtype() == DataType::String)
         else {
             continue;
         };

@@ -6,6 +6,7 @@
 //! (the outcome is then unknown and the error is returned).
 
 mod artifacts;
+mod datasets;
 mod keys;
 mod prediction_log;
 mod registry;
@@ -17,14 +18,16 @@ use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+pub use capstan_io::redact_password;
 use postgres::types::FromSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Transaction};
 
 use crate::StoreError;
 use crate::backend::Backend;
 use crate::{
-    ApiKey, ArtifactRef, AuditEntry, Change, LogQuery, ModelVersion, NewRun, PredictionRecord,
-    RegisteredModel, RegistryUpdate, Run, RunSummary,
+    ApiKey, ArtifactRef, AuditEntry, Change, DatasetVersionRecord, FileSignature, LogQuery,
+    ModelVersion, NewDatasetVersion, NewRun, PredictionRecord, RegisteredModel, RegistryUpdate,
+    Run, RunSummary,
 };
 
 /// Used when the URL sets no `connect_timeout`: an unreachable host fails in bounded time.
@@ -190,40 +193,6 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// `postgres://user:secret@host/db` -> `postgres://user:***@host/db` (a password in the
-/// query string, `?password=...`, is hidden too).
-pub fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let authority = match authority.rfind('@') {
-        Some(at) => {
-            let (userinfo, host) = authority.split_at(at);
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{user}:***{host}"),
-                None => authority.to_string(),
-            }
-        }
-        None => authority.to_string(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let query: Vec<String> = query
-                .split('&')
-                .map(|kv| match kv.split_once('=') {
-                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                    _ => kv.to_string(),
-                })
-                .collect();
-            format!("{path}?{}", query.join("&"))
-        }
-        None => tail.to_string(),
-    };
-    format!("{scheme}://{authority}{tail}")
-}
-
 impl Backend for Postgres {
     fn record_run(&self, run: &NewRun) -> Result<String, StoreError> {
         runs::record_run(self, run)
@@ -304,26 +273,24 @@ impl Backend for Postgres {
     fn query_predictions(&self, query: &LogQuery) -> Result<Vec<PredictionRecord>, StoreError> {
         prediction_log::query_predictions(self, query)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::redact_password;
+    fn put_dataset_version(&self, v: &NewDatasetVersion) -> Result<(), StoreError> {
+        datasets::put_dataset_version(self, v)
+    }
 
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            redact_password("postgres://me:s3cret@db:5432/x?options=-csearch_path%3Ds"),
-            "postgres://me:***@db:5432/x?options=-csearch_path%3Ds"
-        );
-        assert_eq!(
-            redact_password("postgresql://me:p@ss@db/x"),
-            "postgresql://me:***@db/x"
-        );
-        assert_eq!(
-            redact_password("postgres://me@db/x?password=hunter2&sslmode=disable"),
-            "postgres://me@db/x?password=***&sslmode=disable"
-        );
-        assert_eq!(redact_password("postgres://db/x"), "postgres://db/x");
+    fn get_dataset_version(&self, prefix: &str) -> Result<DatasetVersionRecord, StoreError> {
+        datasets::get_dataset_version(self, prefix)
+    }
+
+    fn list_dataset_versions(&self) -> Result<Vec<DatasetVersionRecord>, StoreError> {
+        datasets::list_dataset_versions(self)
+    }
+
+    fn find_file_signature(&self, sig: &FileSignature) -> Result<Option<String>, StoreError> {
+        datasets::find_file_signature(self, sig)
+    }
+
+    fn record_file_signature(&self, sig: &FileSignature, version: &str) -> Result<(), StoreError> {
+        datasets::record_file_signature(self, sig, version)
     }
 }

@@ -1,5 +1,6 @@
 //! Database schema, upgraded step by step; the `capstan_schema` table holds the applied step.
-//! Tables mirror the SQLite schema; artifacts live in `artifact_blobs`. Text that is sorted or
+//! Tables mirror the SQLite schema (PostgreSQL step 2 is SQLite step 3: SQLite's first two
+//! steps are PostgreSQL's first); artifacts live in `artifact_blobs`. Text that is sorted or
 //! compared by range uses the "C" collation, so order is byte order whatever the database's
 //! locale (as in SQLite).
 
@@ -126,6 +127,34 @@ const MIGRATIONS: &[&str] = &[
         latency_us bigint NOT NULL
     );
     CREATE INDEX predictions_model_at ON predictions (model, at);"#,
+    // 1 -> 2: dataset versions, the runs that used them, the file-signature cache.
+    r#"CREATE TABLE dataset_versions (
+        version text COLLATE "C" PRIMARY KEY,
+        seq bigserial NOT NULL UNIQUE,
+        source text NOT NULL,
+        n_rows bigint NOT NULL,
+        n_cols bigint NOT NULL,
+        schema_json text NOT NULL,
+        chunks_json text NOT NULL,
+        profile_json text,
+        created_at text COLLATE "C" NOT NULL
+    );
+    CREATE INDEX dataset_versions_created_at ON dataset_versions (created_at, seq);
+    CREATE TABLE dataset_version_runs (
+        version text COLLATE "C" NOT NULL REFERENCES dataset_versions (version),
+        run_id text COLLATE "C" NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        PRIMARY KEY (version, run_id)
+    );
+    CREATE INDEX dataset_version_runs_run ON dataset_version_runs (run_id);
+    CREATE TABLE file_signatures (
+        path text NOT NULL,
+        options text NOT NULL,
+        size_bytes bigint NOT NULL,
+        mtime_ns bigint NOT NULL,
+        version text COLLATE "C" NOT NULL REFERENCES dataset_versions (version),
+        recorded_at text NOT NULL,
+        PRIMARY KEY (path, options)
+    );"#,
 ];
 
 /// The schema version this code creates and understands.

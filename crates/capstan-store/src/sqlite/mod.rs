@@ -1,6 +1,7 @@
 //! SQLite backend: a directory holding `capstan.db` (WAL) and the artifact files.
 
 mod artifacts;
+mod datasets;
 mod keys;
 mod prediction_log;
 mod registry;
@@ -18,8 +19,9 @@ pub use schema::SCHEMA_VERSION;
 use crate::StoreError;
 use crate::backend::Backend;
 use crate::{
-    ApiKey, ArtifactRef, AuditEntry, Change, LogQuery, ModelVersion, NewRun, PredictionRecord,
-    RegisteredModel, RegistryUpdate, Run, RunSummary,
+    ApiKey, ArtifactRef, AuditEntry, Change, DatasetVersionRecord, FileSignature, LogQuery,
+    ModelVersion, NewDatasetVersion, NewRun, PredictionRecord, RegisteredModel, RegistryUpdate,
+    Run, RunSummary,
 };
 
 /// A store directory: the database and the artifact directory.
@@ -182,5 +184,25 @@ impl Backend for Sqlite {
 
     fn query_predictions(&self, query: &LogQuery) -> Result<Vec<PredictionRecord>, StoreError> {
         prediction_log::query_predictions(self, query)
+    }
+
+    fn put_dataset_version(&self, v: &NewDatasetVersion) -> Result<(), StoreError> {
+        datasets::put_dataset_version(self, v)
+    }
+
+    fn get_dataset_version(&self, prefix: &str) -> Result<DatasetVersionRecord, StoreError> {
+        datasets::get_dataset_version(self, prefix)
+    }
+
+    fn list_dataset_versions(&self) -> Result<Vec<DatasetVersionRecord>, StoreError> {
+        datasets::list_dataset_versions(self)
+    }
+
+    fn find_file_signature(&self, sig: &FileSignature) -> Result<Option<String>, StoreError> {
+        datasets::find_file_signature(self, sig)
+    }
+
+    fn record_file_signature(&self, sig: &FileSignature, version: &str) -> Result<(), StoreError> {
+        datasets::record_file_signature(self, sig, version)
     }
 }

@@ -110,6 +110,33 @@ const MIGRATIONS: &[&str] = &[
         latency_us INTEGER NOT NULL
     );
     CREATE INDEX predictions_model_at ON predictions (model, at);",
+    // 2 -> 3: dataset versions, the runs that used them, the file-signature cache.
+    "CREATE TABLE dataset_versions (
+        version TEXT PRIMARY KEY NOT NULL,
+        source TEXT NOT NULL,
+        n_rows INTEGER NOT NULL,
+        n_cols INTEGER NOT NULL,
+        schema_json TEXT NOT NULL,
+        chunks_json TEXT NOT NULL,
+        profile_json TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX dataset_versions_created_at ON dataset_versions (created_at);
+    CREATE TABLE dataset_version_runs (
+        version TEXT NOT NULL REFERENCES dataset_versions (version),
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        PRIMARY KEY (version, run_id)
+    );
+    CREATE INDEX dataset_version_runs_run ON dataset_version_runs (run_id);
+    CREATE TABLE file_signatures (
+        path TEXT NOT NULL,
+        options TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        version TEXT NOT NULL REFERENCES dataset_versions (version),
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (path, options)
+    );",
 ];
 
 /// The schema version this code creates and understands.

@@ -1,13 +1,43 @@
-//! `capstan data suggest`.
+//! `capstan data suggest`: a starting rules file that the profiled data passes.
 
-use anyhow::Result;
+use std::io::Write as _;
+use std::path::PathBuf;
 
+use anyhow::{Context, Result};
+use capstan_frame::ReadOptions;
+
+use crate::outln;
+use crate::source::DataSource;
 use crate::store_location::StoreLocation;
 
 #[derive(Debug, clap::Args)]
-pub struct SuggestArgs {}
+pub struct SuggestArgs {
+    /// The table: a .csv/.tsv/.parquet/.jsonl file
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// SQL query (PostgreSQL sources only)
+    #[arg(long, value_name = "SQL")]
+    pub query: Option<String>,
+    /// Where to write the rules (TOML, written atomically) [default: stdout]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
 
-pub fn run(args: &SuggestArgs, store: &StoreLocation) -> Result<()> {
-    let _ = (args, store);
-    anyhow::bail!("capstan data suggest is not built yet")
+pub fn run(args: &SuggestArgs, _store: &StoreLocation) -> Result<()> {
+    let source = DataSource::new(&args.data, args.query.as_deref())?;
+    let frame = source.read(&ReadOptions::default())?;
+    let text = capstan_quality::rules::suggest(&frame, &source.describe())?;
+    match &args.out {
+        None => crate::output::out(&text),
+        Some(path) => {
+            capstan_io::write_atomic(path, |w| w.write_all(text.as_bytes()), |e| e)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            outln!(
+                "wrote rules for {} columns to {}",
+                frame.n_cols(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }

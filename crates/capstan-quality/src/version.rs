@@ -1,1 +1,0 @@
-//! Dataset versions: a content hash of the normalized data from per-column chunk hashes.
