@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use capstan_frame::{Frame, ReadOptions};
+use capstan_frame::{Frame, ReadOptions, Schema};
 
 use crate::exit::input_error;
 
@@ -21,6 +21,44 @@ pub(crate) use data_help;
 
 /// What `--query` does, for the commands' help texts.
 pub const QUERY_HELP: &str = "SQL query whose result is the data (with --data postgres://...)";
+
+/// The flags of every `capstan data` command that reads one table.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SourceArgs {
+    #[arg(long, value_name = "FILE|DIR|URL", help = data_help!())]
+    pub data: PathBuf,
+    #[arg(long, value_name = "SQL", help = QUERY_HELP)]
+    pub query: Option<String>,
+    /// Field delimiter for CSV input [default: ',' or tab for .tsv]
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// A schema file (from `capstan schema infer`) forcing column types
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+}
+
+impl SourceArgs {
+    /// Reads the table; the source names it in messages.
+    pub fn read(&self) -> Result<(DataSource, Frame)> {
+        let source = DataSource::new(&self.data, self.query.as_deref())?;
+        let frame = source.read(&read_options(self.delimiter, self.schema.as_deref())?)?;
+        Ok((source, frame))
+    }
+}
+
+/// Reader options from `--delimiter` and `--schema`.
+pub fn read_options(delimiter: Option<char>, schema: Option<&Path>) -> Result<ReadOptions> {
+    let mut opts = ReadOptions::default();
+    if let Some(d) = delimiter {
+        opts.delimiter = u8::try_from(d).map_err(|_| {
+            input_error(format!("delimiter '{d}' must be a single ASCII character"))
+        })?;
+    }
+    if let Some(path) = schema {
+        opts.schema = Some(Schema::from_json_file(path)?);
+    }
+    Ok(opts)
+}
 
 /// A table to read.
 #[derive(Debug, Clone, PartialEq)]

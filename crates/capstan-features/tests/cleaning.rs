@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 use capstan_features::{
-    CleanSpec, ClipSpec, ColumnTransform, FittedPipeline, PipelineMode, PipelineSpec, unique_rows,
+    CleanSpec, ClipSpec, ColumnTransform, FittedPipeline, PipelineMode, PipelineSpec,
 };
 use capstan_frame::{Frame, Matrix, ReadOptions};
 use common::*;
@@ -392,6 +392,12 @@ fn clean_section_is_optional_in_json() {
         serde_json::from_str::<PipelineSpec>(r#"{"clean": {"clip": {"method": "iqr", "q": 1}}}"#)
             .expect_err("unknown field");
     assert!(err.to_string().contains("unknown field `q`"), "{err}");
+}
+
+/// `clean.dedup` keeps these rows (capstan_frame's one duplicate finder).
+fn unique_rows(frame: &capstan_frame::Frame) -> Vec<usize> {
+    let columns: Vec<&capstan_frame::Column> = frame.columns().iter().collect();
+    capstan_frame::unique_rows(&columns, frame.n_rows())
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use anyhow::Result;
 use capstan_bundle::{Bundle, FORMAT_VERSION, Lineage, Manifest, TargetInfo};
 use capstan_features::FittedPipeline;
-use capstan_frame::{DataType, Frame, ReadOptions, Schema};
+use capstan_frame::{DataType, Frame, ReadOptions};
 use capstan_io::{sha256_hex, utc_now_rfc3339};
 use capstan_learn::Predictions;
 
@@ -60,16 +60,7 @@ pub enum Progress {
 }
 
 pub fn read_options(cfg: &TrainConfig) -> Result<ReadOptions> {
-    let mut opts = ReadOptions::default();
-    if let Some(d) = cfg.delimiter {
-        opts.delimiter = u8::try_from(d).map_err(|_| {
-            input_error(format!("delimiter '{d}' must be a single ASCII character"))
-        })?;
-    }
-    if let Some(path) = &cfg.schema {
-        opts.schema = Some(Schema::from_json_file(path)?);
-    }
-    Ok(opts)
+    crate::source::read_options(cfg.delimiter, cfg.schema.as_deref())
 }
 
 pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<TrainOutcome> {
@@ -252,7 +243,8 @@ fn drop_duplicates(
     if !cfg.features.clean.dedup {
         return (frame, target, 0);
     }
-    let keep = capstan_features::unique_rows(&frame);
+    let columns: Vec<&capstan_frame::Column> = frame.columns().iter().collect();
+    let keep = capstan_frame::unique_rows(&columns, frame.n_rows());
     let dropped = frame.n_rows() - keep.len();
     if dropped == 0 {
         return (frame, target, 0);

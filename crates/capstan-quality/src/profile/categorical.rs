@@ -4,7 +4,7 @@
 use arrow_array::{Array, BooleanArray, StringArray};
 
 use super::ValueCount;
-use super::fxhash::FxMap;
+use capstan_frame::fxhash::FxMap;
 
 /// The code of a missing value.
 pub(crate) const MISSING: u32 = u32::MAX;

@@ -6,15 +6,13 @@
 mod analyze;
 mod categorical;
 mod correlation;
-mod duplicates;
 pub mod findings;
-mod fxhash;
 pub mod html;
 mod numeric;
 mod radix;
 pub mod target;
 
-use capstan_frame::{DataType, Frame};
+use capstan_frame::{Column, DataType, Frame};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -193,7 +191,10 @@ pub fn profile(
                 .map(|(col, name)| analyze::analyze(name, col, opts))
                 .collect::<Vec<Analysis<'_>>>()
         },
-        || duplicates::duplicate_rows(frame),
+        || {
+            let columns: Vec<&Column> = frame.columns().iter().collect();
+            capstan_frame::repeated_rows(&columns, frame.n_rows()).len()
+        },
     );
     let correlations = correlations(&analyses);
     let target = opts

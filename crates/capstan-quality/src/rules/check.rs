@@ -1,7 +1,6 @@
 //! Checking a frame against compiled rules: every rule runs, every failure is collected.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::Hash;
 use std::path::{Path, PathBuf};
 
 use capstan_frame::{Column, Frame};
@@ -463,61 +462,19 @@ fn check_unique(frame: &Frame, combo: &[String], severity: Severity, failures: &
     }
 }
 
-/// One cell as a hashable key; NaN equals NaN and -0 equals 0 (as pandas compares rows).
-#[derive(Debug, PartialEq, Eq, Hash)]
-enum Key<'a> {
-    Null,
-    Int(i64),
-    Float(u64),
-    Bool(bool),
-    Text(&'a str),
-}
-
-fn key<'a>(column: &'a Column, i: usize) -> Key<'a> {
-    if column.is_null(i) {
-        return Key::Null;
-    }
-    match column {
-        Column::Integer(a) => Key::Int(a.value(i)),
-        Column::Float(a) => {
-            let v = a.value(i);
-            let v = if v.is_nan() {
-                f64::NAN
-            } else if v == 0.0 {
-                0.0
-            } else {
-                v
-            };
-            Key::Float(v.to_bits())
-        }
-        Column::Boolean(a) => Key::Bool(a.value(i)),
-        Column::String(a) => Key::Text(a.value(i)),
-        Column::Date(a) => Key::Int(i64::from(a.value(i))),
-        Column::Datetime(a) => Key::Int(a.value(i)),
-    }
-}
-
 /// Rows equal (on `columns`) to an earlier row: their count and the first examples, each
 /// naming the earlier row it repeats.
 fn repeated_rows(columns: &[&Column], n_rows: usize) -> (usize, Vec<Example>) {
-    let mut first: HashMap<Vec<Key<'_>>, usize> = HashMap::with_capacity(n_rows);
-    let mut count = 0;
-    let mut examples = Vec::new();
-    for i in 0..n_rows {
-        let row: Vec<Key<'_>> = columns.iter().map(|c| key(c, i)).collect();
-        if let Some(&earlier) = first.get(&row) {
-            count += 1;
-            if examples.len() < MAX_EXAMPLES {
-                examples.push(Example {
-                    row: i,
-                    value: Some(format!("same as row {earlier}")),
-                });
-            }
-        } else {
-            first.insert(row, i);
-        }
-    }
-    (count, examples)
+    let repeats = capstan_frame::repeated_rows(columns, n_rows);
+    let examples = repeats
+        .iter()
+        .take(MAX_EXAMPLES)
+        .map(|&(row, earlier)| Example {
+            row,
+            value: Some(format!("same as row {earlier}")),
+        })
+        .collect();
+    (repeats.len(), examples)
 }
 
 #[cfg(test)]

@@ -1,24 +1,19 @@
 //! `capstan data bias`: label balance and representation of sensitive groups, before
 //! training.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
-use capstan_frame::{ReadOptions, Schema};
 use capstan_quality::QualityError;
 use capstan_quality::bias::{BiasReport, TargetKind, bias_report};
 
 use crate::config::TaskName;
 use crate::exit::input_error;
-use crate::source::{DataSource, QUERY_HELP, data_help};
+use crate::source::SourceArgs;
 use crate::store_location::StoreLocation;
 
 #[derive(Debug, clap::Args)]
 pub struct BiasArgs {
-    #[arg(long, value_name = "FILE|URL", help = data_help!())]
-    pub data: PathBuf,
-    #[arg(long, value_name = "SQL", help = QUERY_HELP)]
-    pub query: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// The label column
     #[arg(long, value_name = "COLUMN")]
     pub target: String,
@@ -28,29 +23,13 @@ pub struct BiasArgs {
     /// Read the target as classes or as numbers [default: inferred as in training]
     #[arg(long, value_enum)]
     pub task: Option<TaskName>,
-    /// Field delimiter for CSV input
-    #[arg(long)]
-    pub delimiter: Option<char>,
-    /// Force column types with a schema file (from `capstan schema infer`)
-    #[arg(long, value_name = "FILE")]
-    pub schema: Option<PathBuf>,
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: &BiasArgs, _store: &StoreLocation) -> Result<()> {
-    let source = DataSource::new(&args.data, args.query.as_deref())?;
-    let mut opts = ReadOptions::default();
-    if let Some(d) = args.delimiter {
-        opts.delimiter = u8::try_from(d).map_err(|_| {
-            input_error(format!("delimiter '{d}' must be a single ASCII character"))
-        })?;
-    }
-    if let Some(path) = &args.schema {
-        opts.schema = Some(Schema::from_json_file(path)?);
-    }
-    let frame = source.read(&opts)?;
+    let (source, frame) = args.source.read()?;
     let kind = args.task.map(|t| match t {
         TaskName::Regression => TargetKind::Regression,
         TaskName::Binary | TaskName::Multiclass => TargetKind::Classification,

@@ -6,23 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use capstan_frame::{ReadOptions, Schema};
-use capstan_quality::QualityError;
 use capstan_quality::profile::html::{num, thousands};
 use capstan_quality::profile::{self, ColumnProfile, Profile, ProfileOptions};
 
-use crate::exit::input_error;
-use crate::source::DataSource;
+use crate::source::SourceArgs;
 use crate::store_location::StoreLocation;
 
 #[derive(Debug, clap::Args)]
 pub struct ProfileArgs {
-    /// The table: .csv, .tsv, .parquet or .jsonl
-    #[arg(long, value_name = "FILE")]
-    pub data: PathBuf,
-    /// SQL query (PostgreSQL sources only)
-    #[arg(long, value_name = "SQL")]
-    pub query: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Label column: adds how each feature relates to it and leakage suspects
     #[arg(long, value_name = "COLUMN")]
     pub target: Option<String>,
@@ -35,19 +28,12 @@ pub struct ProfileArgs {
     /// Print the profile as JSON instead of the summary
     #[arg(long)]
     pub json: bool,
-    /// Field delimiter for CSV input
-    #[arg(long)]
-    pub delimiter: Option<char>,
-    /// Force column types with a schema file (from `capstan schema infer`)
-    #[arg(long, value_name = "FILE")]
-    pub schema: Option<PathBuf>,
 }
 
 pub fn run(args: &ProfileArgs, _store: &StoreLocation) -> Result<()> {
-    let source = DataSource::new(&args.data, args.query.as_deref())?;
-    let name = source.describe();
     let started = Instant::now();
-    let frame = source.read(&read_options(args)?)?;
+    let (source, frame) = args.source.read()?;
+    let name = source.describe();
     let read_s = started.elapsed().as_secs_f64();
     if let Some(target) = &args.target {
         crate::target::require_column(&frame, target, &name)?;
@@ -57,10 +43,7 @@ pub fn run(args: &ProfileArgs, _store: &StoreLocation) -> Result<()> {
         ..ProfileOptions::default()
     };
     let started = Instant::now();
-    let p = profile::profile(&frame, &name, &opts).map_err(|e| match e {
-        QualityError::Input(m) => input_error(m),
-        other => anyhow::Error::new(other),
-    })?;
+    let p = profile::profile(&frame, &name, &opts)?;
     let profile_s = started.elapsed().as_secs_f64();
     eprintln!(
         "read {} rows x {} columns in {read_s:.2} s, profiled in {profile_s:.2} s",
@@ -86,19 +69,6 @@ pub fn run(args: &ProfileArgs, _store: &StoreLocation) -> Result<()> {
         crate::output::out(&summary(&p));
     }
     Ok(())
-}
-
-fn read_options(args: &ProfileArgs) -> Result<ReadOptions> {
-    let mut opts = ReadOptions::default();
-    if let Some(d) = args.delimiter {
-        opts.delimiter = u8::try_from(d).map_err(|_| {
-            input_error(format!("delimiter '{d}' must be a single ASCII character"))
-        })?;
-    }
-    if let Some(path) = &args.schema {
-        opts.schema = Some(Schema::from_json_file(path)?);
-    }
-    Ok(opts)
 }
 
 /// Writes `path` atomically; the error names the file.

@@ -4,28 +4,22 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use capstan_frame::ReadOptions;
 
 use crate::outln;
-use crate::source::DataSource;
+use crate::source::SourceArgs;
 use crate::store_location::StoreLocation;
 
 #[derive(Debug, clap::Args)]
 pub struct SuggestArgs {
-    /// The table: a .csv/.tsv/.parquet/.jsonl file
-    #[arg(long, value_name = "FILE")]
-    pub data: PathBuf,
-    /// SQL query (PostgreSQL sources only)
-    #[arg(long, value_name = "SQL")]
-    pub query: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Where to write the rules (TOML, written atomically) [default: stdout]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
 
 pub fn run(args: &SuggestArgs, _store: &StoreLocation) -> Result<()> {
-    let source = DataSource::new(&args.data, args.query.as_deref())?;
-    let frame = source.read(&ReadOptions::default())?;
+    let (source, frame) = args.source.read()?;
     let text = capstan_quality::rules::suggest(&frame, &source.describe())?;
     match &args.out {
         None => crate::output::out(&text),

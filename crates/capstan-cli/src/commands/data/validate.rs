@@ -3,23 +3,19 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use capstan_frame::{Frame, ReadOptions};
+use capstan_frame::Frame;
 use capstan_quality::rules::{CompiledRules, Report};
 use chrono::NaiveDateTime;
 
 use crate::exit::{InvalidData, input_error};
 use crate::outln;
-use crate::source::DataSource;
+use crate::source::SourceArgs;
 use crate::store_location::StoreLocation;
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
-    /// The table: a .csv/.tsv/.parquet/.jsonl file
-    #[arg(long, value_name = "FILE")]
-    pub data: PathBuf,
-    /// SQL query (PostgreSQL sources only)
-    #[arg(long, value_name = "SQL")]
-    pub query: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// The rules file (TOML; start from `capstan data suggest`)
     #[arg(long, value_name = "FILE")]
     pub rules: PathBuf,
@@ -36,8 +32,7 @@ pub struct ValidateArgs {
 pub fn run(args: &ValidateArgs, _store: &StoreLocation) -> Result<()> {
     let rules = load_rules(&args.rules)?;
     let now = parse_now(args.now.as_deref())?;
-    let source = DataSource::new(&args.data, args.query.as_deref())?;
-    let frame = source.read(&ReadOptions::default())?;
+    let (source, frame) = args.source.read()?;
     let report = rules.check(&frame, &source.describe(), now);
     if args.json {
         let json = serde_json::to_string_pretty(&report).context("cannot write the report")?;

@@ -1,28 +1,28 @@
-//! Duplicate rows, as pandas `duplicated().sum()`: rows equal to an earlier row in every
-//! column, missing values equal to each other (null and NaN alike), -0.0 equal to 0.0.
+//! Repeated rows, as pandas `duplicated()`: rows equal to an earlier row on the given
+//! columns, missing values equal to each other (null and NaN alike), -0.0 equal to 0.0.
+//! The one implementation behind profiles, `unique`/duplicate rules and `clean.dedup`.
 //!
 //! Each row gets a 64-bit hash (columns mixed in order, rows hashed in parallel); rows with
 //! the same hash are then compared cell by cell, so a hash collision never counts as a
 //! duplicate.
 
+use crate::Column;
 use arrow_array::Array;
-use capstan_frame::{Column, Frame};
 use rayon::prelude::*;
 
-use super::fxhash::{FxMap, avalanche, hash_bytes, mix};
+use crate::fxhash::{FxMap, avalanche, hash_bytes, mix};
 
 const CHUNK_ROWS: usize = 16 * 1024;
 /// The hash word of a missing cell.
 const MISSING_WORD: u64 = 0x9e37_79b9_7f4a_7c15;
 
-/// Rows equal to an earlier row.
-pub(crate) fn duplicate_rows(frame: &Frame) -> usize {
-    let n = frame.n_rows();
-    let columns = frame.columns();
-    if n < 2 || columns.is_empty() {
-        return 0;
+/// Every row equal (on `columns`) to an earlier row, in row order, with the first row it
+/// repeats: `(row, earlier)`.
+pub fn repeated_rows(columns: &[&Column], n_rows: usize) -> Vec<(usize, usize)> {
+    if n_rows < 2 || columns.is_empty() {
+        return Vec::new();
     }
-    let mut hashes = vec![0u64; n];
+    let mut hashes = vec![0u64; n_rows];
     hashes
         .par_chunks_mut(CHUNK_ROWS)
         .enumerate()
@@ -37,9 +37,9 @@ pub(crate) fn duplicate_rows(frame: &Frame) -> usize {
         });
     // first row of each hash; later rows with that hash but other values go to `others`
     let mut first: FxMap<u64, u32> = FxMap::default();
-    first.reserve(n);
+    first.reserve(n_rows);
     let mut others: FxMap<u64, Vec<u32>> = FxMap::default();
-    let mut duplicates = 0;
+    let mut repeats = Vec::new();
     for (row, &h) in hashes.iter().enumerate() {
         match first.get(&h) {
             None => {
@@ -47,19 +47,36 @@ pub(crate) fn duplicate_rows(frame: &Frame) -> usize {
             }
             Some(&earlier) => {
                 if rows_equal(columns, earlier as usize, row) {
-                    duplicates += 1;
+                    repeats.push((row, earlier as usize));
                     continue;
                 }
                 let list = others.entry(h).or_default();
-                if list.iter().any(|&e| rows_equal(columns, e as usize, row)) {
-                    duplicates += 1;
-                } else {
-                    list.push(row as u32);
+                match list.iter().find(|&&e| rows_equal(columns, e as usize, row)) {
+                    Some(&e) => repeats.push((row, e as usize)),
+                    None => list.push(row as u32),
                 }
             }
         }
     }
-    duplicates
+    repeats
+}
+
+/// Rows to keep when dropping repeats: the first occurrence of every distinct row, in order.
+pub fn unique_rows(columns: &[&Column], n_rows: usize) -> Vec<usize> {
+    let mut repeated = repeated_rows(columns, n_rows)
+        .into_iter()
+        .map(|(r, _)| r)
+        .peekable();
+    (0..n_rows)
+        .filter(|&i| {
+            if repeated.peek() == Some(&i) {
+                repeated.next();
+                false
+            } else {
+                true
+            }
+        })
+        .collect()
 }
 
 /// Mixes the cells of rows `start..start + out.len()` of `col` into `out`.
@@ -124,7 +141,7 @@ fn float_word(x: f64) -> u64 {
     }
 }
 
-fn rows_equal(columns: &[Column], a: usize, b: usize) -> bool {
+fn rows_equal(columns: &[&Column], a: usize, b: usize) -> bool {
     columns.iter().all(|col| cells_equal(col, a, b))
 }
 
@@ -155,6 +172,7 @@ mod tests {
     use arrow_array::{Float64Array, StringArray};
 
     use super::*;
+    use crate::Frame;
 
     #[test]
     fn counts_repeats_with_missing_equal() {
@@ -176,7 +194,14 @@ mod tests {
             ),
         ])
         .expect("frame");
+        let columns: Vec<&Column> = frame.columns().iter().collect();
         // row 2 repeats row 0, row 3 repeats row 1 (NaN = null), row 5 repeats row 4 (-0 = 0)
-        assert_eq!(duplicate_rows(&frame), 3);
+        assert_eq!(repeated_rows(&columns, 6), vec![(2, 0), (3, 1), (5, 4)]);
+        assert_eq!(unique_rows(&columns, 6), vec![0, 1, 4]);
+        // on `s` alone rows 2..5 repeat an earlier value
+        assert_eq!(
+            repeated_rows(&columns[1..], 6),
+            vec![(2, 0), (3, 1), (5, 4)]
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! A fast, deterministic, non-cryptographic hasher (the Fx hash of rustc) for counting
-//! distinct values and finding duplicate rows. Not for untrusted keys that must resist
+//! distinct values and finding duplicate rows (here and in capstan-quality's profiles). Not for untrusted keys that must resist
 //! collision attacks: collisions only cost time here, never correctness.
 
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct FxHasher {
+pub struct FxHasher {
     hash: u64,
 }
 
@@ -62,17 +62,17 @@ impl Hasher for FxHasher {
     }
 }
 
-pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Mixes a 64-bit word into a running hash (the same step as `FxHasher`).
 #[inline]
-pub(crate) fn mix(hash: u64, word: u64) -> u64 {
+pub fn mix(hash: u64, word: u64) -> u64 {
     (hash.rotate_left(5) ^ word).wrapping_mul(SEED)
 }
 
 /// The hash of a byte string.
 #[inline]
-pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
+pub fn hash_bytes(bytes: &[u8]) -> u64 {
     let mut h = FxHasher::default();
     h.write(bytes);
     // a final avalanche so that short strings spread over the high bits too
@@ -82,7 +82,7 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
 
 /// splitmix64's finalizer: spreads every input bit over the output.
 #[inline]
-pub(crate) fn avalanche(mut x: u64) -> u64 {
+pub fn avalanche(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
