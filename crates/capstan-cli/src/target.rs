@@ -1,10 +1,9 @@
 //! Turning the target column into learner labels, and inferring the task.
 
-use std::collections::BTreeSet;
-
 use anyhow::Result;
-use capstan_frame::{Column, DataType, Frame};
+use capstan_frame::{Column, Frame};
 use capstan_learn::Task;
+use capstan_quality::label::{self, class_labels};
 
 use crate::config::TaskName;
 use crate::exit::input_error;
@@ -23,7 +22,6 @@ pub struct Target {
 }
 
 /// Most distinct values an integer target may have and still be read as classes.
-const MAX_INTEGER_CLASSES: usize = 20;
 
 /// Checks the target column exists; the error lists the columns and suggests a near name.
 pub fn require_column<'a>(frame: &'a Frame, name: &str, source: &str) -> Result<&'a Column> {
@@ -136,45 +134,12 @@ pub fn encode_labels(
 }
 
 fn infer_task(col: &Column, rows: &[usize]) -> TaskName {
-    match col.dtype() {
-        DataType::Float => TaskName::Regression,
-        DataType::Integer => {
-            let distinct: BTreeSet<i64> = rows
-                .iter()
-                .filter_map(|&i| col.f64_at(i))
-                .map(|v| v as i64)
-                .collect();
-            if distinct.len() <= 2 {
-                TaskName::Binary
-            } else if distinct.len() <= MAX_INTEGER_CLASSES {
-                TaskName::Multiclass
-            } else {
-                TaskName::Regression
-            }
-        }
-        _ => {
-            if class_labels(col, rows).len() <= 2 {
-                TaskName::Binary
-            } else {
-                TaskName::Multiclass
-            }
-        }
-    }
-}
-
-/// Sorted distinct labels: numerically for numeric columns, as text otherwise.
-fn class_labels(col: &Column, rows: &[usize]) -> Vec<String> {
-    if col.dtype().is_numeric() {
-        let mut labelled: Vec<(f64, String)> = rows
-            .iter()
-            .filter_map(|&i| Some((col.f64_at(i)?, col.display_at(i)?)))
-            .collect();
-        labelled.sort_by(|a, b| a.0.total_cmp(&b.0));
-        labelled.dedup_by(|a, b| a.0 == b.0);
-        labelled.into_iter().map(|(_, label)| label).collect()
+    if !label::is_classes(col, rows) {
+        TaskName::Regression
+    } else if class_labels(col, rows).len() <= 2 {
+        TaskName::Binary
     } else {
-        let set: BTreeSet<String> = rows.iter().filter_map(|&i| col.display_at(i)).collect();
-        set.into_iter().collect()
+        TaskName::Multiclass
     }
 }
 

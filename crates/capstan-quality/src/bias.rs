@@ -1,7 +1,6 @@
 //! Bias checks before training: label balance and representation of sensitive groups.
 //!
-//! A classification target (text, boolean, or integer with at most 20 distinct values, as
-//! in training) gets class counts overall and the rate of each class per group; a numeric
+//! A classification target (by `crate::label`'s rule, as in training) gets class counts overall and the rate of each class per group; a numeric
 //! target gets the mean per group. Classes are sorted as training sorts them (numerically
 //! for numbers), so the positive class of a binary target is the second one. Rows with a
 //! null target count in the representation of groups but not in any rate. A null
@@ -9,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use capstan_frame::{Column, DataType, Frame};
+use capstan_frame::{Column, Frame};
 use serde::{Deserialize, Serialize};
 
 use crate::QualityError;
@@ -23,7 +22,6 @@ pub const MIN_CLASS_SHARE: f64 = 0.10;
 /// The four-fifths rule: the lowest group rate over the highest below this is flagged.
 pub const FOUR_FIFTHS: f64 = 0.8;
 /// Integer targets with at most this many distinct values are classes (as in training).
-const MAX_INTEGER_CLASSES: usize = 20;
 /// Sensitive columns with more groups get a finding suggesting to bin them.
 const MAX_GROUPS: usize = 50;
 
@@ -168,21 +166,10 @@ fn require<'a>(frame: &'a Frame, name: &str, role: &str) -> Result<&'a Column, Q
 }
 
 fn infer_kind(col: &Column, rows: &[usize]) -> TargetKind {
-    match col.dtype() {
-        DataType::Float | DataType::Date | DataType::Datetime => TargetKind::Regression,
-        DataType::Integer => {
-            let distinct: BTreeSet<i64> = rows
-                .iter()
-                .filter_map(|&i| col.f64_at(i))
-                .map(|v| v as i64)
-                .collect();
-            if distinct.len() <= MAX_INTEGER_CLASSES {
-                TargetKind::Classification
-            } else {
-                TargetKind::Regression
-            }
-        }
-        DataType::String | DataType::Boolean => TargetKind::Classification,
+    if crate::label::is_classes(col, rows) {
+        TargetKind::Classification
+    } else {
+        TargetKind::Regression
     }
 }
 
@@ -202,7 +189,7 @@ impl TargetLabels {
                 values: (0..n).map(|i| col.f64_at(i)).collect(),
             };
         }
-        let classes = class_labels(col, labelled);
+        let classes = crate::label::class_labels(col, labelled);
         let index: BTreeMap<&str, usize> = classes
             .iter()
             .enumerate()
@@ -260,22 +247,6 @@ impl TargetLabels {
         }
         let values: Vec<f64> = rows.iter().filter_map(|&i| self.values[i]).collect();
         (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-    }
-}
-
-/// Sorted distinct labels: numerically for numeric columns, as text otherwise.
-fn class_labels(col: &Column, rows: &[usize]) -> Vec<String> {
-    if col.dtype().is_numeric() {
-        let mut labelled: Vec<(f64, String)> = rows
-            .iter()
-            .filter_map(|&i| Some((col.f64_at(i)?, col.display_at(i)?)))
-            .collect();
-        labelled.sort_by(|a, b| a.0.total_cmp(&b.0));
-        labelled.dedup_by(|a, b| a.0 == b.0);
-        labelled.into_iter().map(|(_, label)| label).collect()
-    } else {
-        let set: BTreeSet<String> = rows.iter().filter_map(|&i| col.display_at(i)).collect();
-        set.into_iter().collect()
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod bias;
 pub mod diff;
+pub mod label;
 mod error;
 pub mod profile;
 pub mod rules;

@@ -21,8 +21,7 @@ use super::categorical::{Codes, MISSING};
 use super::correlation::{cramers_v, pearson};
 use super::numeric::sort_key;
 
-/// Integer targets with at most this many distinct values are classes (as in training).
-pub const MAX_INTEGER_CLASSES: usize = 20;
+pub use crate::label::MAX_INTEGER_CLASSES;
 /// Categorical features with more distinct values get no measure.
 pub const MAX_CATEGORIES: usize = 1000;
 /// Categorical features need this many rows per distinct value on average.
