@@ -21,8 +21,6 @@ pub struct Target {
     pub rows: Vec<usize>,
 }
 
-/// Most distinct values an integer target may have and still be read as classes.
-
 /// Checks the target column exists; the error lists the columns and suggests a near name.
 pub fn require_column<'a>(frame: &'a Frame, name: &str, source: &str) -> Result<&'a Column> {
     if let Some(col) = frame.column(name) {
