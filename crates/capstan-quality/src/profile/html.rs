@@ -345,11 +345,12 @@ fn top_values_svg(h: &mut String, top: &[ValueCount], count: usize) {
         return;
     }
     let row = 16.0;
-    let (label_w, bar_w) = (130.0, 120.0);
+    // label, bar, then "3,555 (50.5%)" (about 80 px) must fit the 320 px card width
+    let (label_w, bar_w) = (120.0, 100.0);
     let ht = row * top.len() as f64;
     let _ = write!(
         h,
-        "<svg width=\"310\" height=\"{ht}\" viewBox=\"0 0 310 {ht}\" role=\"img\">"
+        "<svg width=\"320\" height=\"{ht}\" viewBox=\"0 0 320 {ht}\" role=\"img\">"
     );
     for (i, v) in top.iter().enumerate() {
         let y = i as f64 * row;
