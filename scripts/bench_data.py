@@ -21,8 +21,8 @@ Measured (wall time, best of --repeat, page cache warm, each engine in its own p
  (b) CSV parse throughput: target/release/capstan-bench-read (capstan_frame::read) vs
      pyarrow.csv.read_csv with use_threads and pyarrow.set_cpu_count(--threads); file MB / s.
      Parquet read time is listed too (pyarrow.parquet.read_table vs capstan_frame::read).
-     capstan's CSV reader tokenizes on one thread and types columns on up to
-     available_parallelism() threads (--threads does not bound that part).
+     capstan's CSV reader reads, tokenizes and types chunks of the file on the rayon pool,
+     which --threads sizes.
 
 Ratios are capstan time / peer time (below 1 = capstan faster) and capstan MB/s / pyarrow
 MB/s. Raw results go to bench/out/data-results-<time>.json.

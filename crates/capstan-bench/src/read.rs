@@ -2,7 +2,8 @@
 //! (seconds, rows, columns, file MB, MB/s). Driven by `scripts/bench_data.py`, which runs
 //! pyarrow's CSV reader on the same file beside it.
 //!
-//! `--threads` sets the rayon pool (the reader's parallel parts use it). The best of
+//! `--threads` sets the rayon pool, on which the CSV reader reads, tokenizes and types
+//! chunks of the file (it starts no threads of its own). The best of
 //! `--repeat` reads is reported; each read starts from the page cache (the file is read
 //! once before timing).
 

@@ -6,6 +6,8 @@ mod cast;
 mod cell_text;
 mod cells;
 mod column;
+mod csv_chunks;
+mod csv_columns;
 mod csv_read;
 mod dir_read;
 mod duplicates;

@@ -35,7 +35,88 @@ pub(crate) fn parse_int(text: &[u8]) -> Option<i64> {
 
 /// A float as Rust reads it (`1.5`, `-2e10`, `.5`, `inf`, `NaN`); integers too.
 pub(crate) fn parse_float(text: &[u8]) -> Option<f64> {
-    std::str::from_utf8(text.trim_ascii()).ok()?.parse().ok()
+    let text = text.trim_ascii();
+    match exact_float(text) {
+        Some(x) => Some(x),
+        None => std::str::from_utf8(text).ok()?.parse().ok(),
+    }
+}
+
+/// Powers of ten that a float holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `[+-]digits[.digits][(e|E)[+-]digits]` whose value is one exact integer (at most 2^53,
+/// at most 19 digits) times or divided by an exact power of ten (at most 1e22): one
+/// correctly rounded operation, so the same float Rust's parser gives. `None` for other
+/// texts (the caller falls back to Rust's parser).
+fn exact_float(text: &[u8]) -> Option<f64> {
+    let (negative, rest) = match text.first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let mut mantissa: u64 = 0;
+    let mut digits = 0;
+    let mut i = 0;
+    while let Some(d) = rest.get(i).filter(|b| b.is_ascii_digit()) {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+        digits += 1;
+        i += 1;
+    }
+    let mut exponent: i64 = 0;
+    if rest.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(d) = rest.get(i).filter(|b| b.is_ascii_digit()) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            digits += 1;
+            exponent -= 1;
+            i += 1;
+        }
+    }
+    if digits == 0 || digits > 19 {
+        return None;
+    }
+    if matches!(rest.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let negative_exp = match rest.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e: i64 = 0;
+        while let Some(d) = rest.get(i).filter(|b| b.is_ascii_digit()) {
+            e = e * 10 + i64::from(d - b'0');
+            i += 1;
+            if i - start > 4 {
+                return None;
+            }
+        }
+        if i == start {
+            return None;
+        }
+        exponent += if negative_exp { -e } else { e };
+    }
+    if i != rest.len() || mantissa > 1 << 53 {
+        return None;
+    }
+    let power = *EXACT_POWERS_OF_TEN.get(usize::try_from(exponent.unsigned_abs()).ok()?)?;
+    let value = mantissa as f64;
+    let value = if exponent < 0 {
+        value / power
+    } else {
+        value * power
+    };
+    Some(if negative { -value } else { value })
 }
 
 /// `true` or `false`, any case.
@@ -53,6 +134,12 @@ pub(crate) fn parse_bool(text: &[u8]) -> Option<bool> {
 /// `YYYY-MM-DD` as days since 1970-01-01.
 pub(crate) fn parse_date(text: &[u8]) -> Option<i32> {
     date_days(text.trim_ascii())
+}
+
+/// A date (days since 1970-01-01) as the datetime of its midnight, as
+/// [`parse_datetime`] reads a bare date.
+pub(crate) fn date_micros(days: i32) -> i64 {
+    i64::from(days) * MICROS_PER_DAY
 }
 
 /// `YYYY-MM-DD[(T| )HH:MM:SS[.fff]]` as microseconds since 1970-01-01T00:00:00.
@@ -144,6 +231,50 @@ mod tests {
         assert_eq!(parse_bool(b"TRUE"), Some(true));
         assert_eq!(parse_bool(b"False"), Some(false));
         assert_eq!(parse_bool(b"1"), None);
+    }
+
+    #[test]
+    fn exact_floats_equal_rust_parsing() {
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let pieces = ["", "-", "+", "0", "00", ".", "e", "E-", "e+", "5", "-0"];
+        for _ in 0..200_000 {
+            let mut text = String::new();
+            for _ in 0..next(6) {
+                if next(3) == 0 {
+                    text.push_str(pieces[next(pieces.len() as u64) as usize]);
+                } else {
+                    for _ in 0..next(12) {
+                        text.push(char::from(b'0' + next(10) as u8));
+                    }
+                }
+            }
+            let ours = parse_float(text.as_bytes()).map(f64::to_bits);
+            let rust = text.trim().parse::<f64>().ok().map(f64::to_bits);
+            assert_eq!(ours, rust, "{text:?}");
+        }
+        for text in [
+            "9007199254740993",
+            "0.1",
+            "-0.0",
+            "1e22",
+            "1e23",
+            "123456789e-22",
+            ".5",
+            "5.",
+        ] {
+            let rust = text.parse::<f64>().ok().map(f64::to_bits);
+            assert_eq!(
+                parse_float(text.as_bytes()).map(f64::to_bits),
+                rust,
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 pub mod bias;
 pub mod diff;
-pub mod label;
 mod error;
+pub mod label;
 pub mod profile;
 pub mod rules;
 pub mod version;
