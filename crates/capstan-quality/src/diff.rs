@@ -4,19 +4,16 @@
 //! PSI (population stability index) of a numeric column re-bins the second profile's
 //! histogram onto the first one's edges, spreading each bin's count evenly over its width,
 //! with an underflow and an overflow bucket; of a string or boolean column it compares
-//! the shares of the listed top values plus one "other" bucket. Shares are floored at
-//! 1e-4 so an empty bucket does not give an infinite PSI. Rule of thumb: below 0.1 stable,
-//! 0.1 to 0.25 a moderate shift, above 0.25 a major one.
+//! the shares of the listed top values plus one "other" bucket (`crate::psi`).
 
 use capstan_frame::DataType;
 use serde::{Deserialize, Serialize};
 
 use crate::Profile;
 use crate::profile::{ColumnProfile, Histogram, ValueCount};
+use crate::psi::psi;
 use crate::version::DatasetVersion;
 
-/// Shares below this count as this in PSI.
-const PSI_FLOOR: f64 = 1e-4;
 /// Top values kept per side in a column diff.
 const TOP_KEPT: usize = 5;
 
@@ -330,23 +327,6 @@ pub fn categorical_psi(
     psi(&shares(a, count_a), &shares(b, count_b))
 }
 
-/// `sum (pb - pa) ln(pb / pa)` over shares of the two count vectors.
-fn psi(a: &[f64], b: &[f64]) -> Option<f64> {
-    let (ta, tb): (f64, f64) = (a.iter().sum(), b.iter().sum());
-    if ta <= 0.0 || tb <= 0.0 {
-        return None;
-    }
-    Some(
-        a.iter()
-            .zip(b)
-            .map(|(&ca, &cb)| {
-                let (pa, pb) = ((ca / ta).max(PSI_FLOOR), (cb / tb).max(PSI_FLOOR));
-                (pb - pa) * (pb / pa).ln()
-            })
-            .sum(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,7 +355,7 @@ mod tests {
         let c = hist(&[10.0, 11.0], &[200]);
         let v = histogram_psi(&a, &c).expect("psi");
         // shares a = (0, .5, .5, 0), c = (0, 0, 0, 1), floored at 1e-4
-        let f = PSI_FLOOR;
+        let f = crate::psi::PSI_EPSILON;
         let expected = 2.0 * (f - 0.5) * (f / 0.5).ln() + (1.0 - f) * (1.0 / f).ln();
         assert!((v - expected).abs() < 1e-9, "{v} vs {expected}");
     }

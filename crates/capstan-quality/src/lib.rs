@@ -6,6 +6,7 @@ pub mod diff;
 mod error;
 pub mod label;
 pub mod profile;
+pub mod psi;
 pub mod rules;
 pub mod version;
 

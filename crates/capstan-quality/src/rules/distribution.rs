@@ -1,8 +1,6 @@
 //! Population stability index (PSI) of a column against a reference profile.
 //!
-//! PSI = sum over bins i of (a_i - r_i) * ln(a_i / r_i), where r_i and a_i are the shares
-//! of reference and checked rows in bin i, each raised to at least `PSI_EPSILON` so that
-//! empty bins stay finite. Every term is >= 0.
+//! PSI as defined in `crate::psi`.
 //!
 //! Bins: a numeric reference uses its histogram's bins plus `below` and `above` (values
 //! outside the reference range; reference share 0) and `missing`; a categorical reference
@@ -14,9 +12,7 @@ use super::report::{BinShift, DistributionShift};
 use super::row::{is_missing, number_at};
 use crate::QualityError;
 use crate::profile::ColumnProfile;
-
-/// Floor of a bin's share in the PSI sum.
-pub const PSI_EPSILON: f64 = 1e-4;
+use crate::psi::{psi_term, shares};
 
 /// Bins kept in a report.
 const TOP_BINS: usize = 5;
@@ -148,21 +144,6 @@ impl ReferenceBins {
             top_bins,
         }
     }
-}
-
-/// One PSI term, shares floored at `PSI_EPSILON`.
-pub fn psi_term(reference: f64, actual: f64) -> f64 {
-    let r = reference.max(PSI_EPSILON);
-    let a = actual.max(PSI_EPSILON);
-    (a - r) * (a / r).ln()
-}
-
-fn shares(counts: &[f64]) -> Vec<f64> {
-    let total: f64 = counts.iter().sum();
-    if total == 0.0 {
-        return vec![0.0; counts.len()];
-    }
-    counts.iter().map(|c| c / total).collect()
 }
 
 #[cfg(test)]

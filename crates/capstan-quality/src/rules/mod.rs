@@ -12,8 +12,8 @@ mod row;
 mod spec;
 mod suggest;
 
+pub use crate::psi::{PSI_EPSILON, psi_term};
 pub use check::CompiledRules;
-pub use distribution::{PSI_EPSILON, psi_term};
 pub use report::{BinShift, DistributionShift, Example, Failure, MAX_EXAMPLES, Report};
 pub use row::{ColumnRowRules, RowRule, RowRuleKind, RowRules};
 pub use spec::{ColumnRules, DistributionRule, Rule, RuleSet, Severity, TableRules, Text};
