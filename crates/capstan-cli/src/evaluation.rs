@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use capstan_learn::gbdt::{GbdtParams, Objective};
 use capstan_learn::{Predictions, Task};
 
 pub type MetricMap = BTreeMap<String, f64>;
@@ -53,6 +54,33 @@ pub fn score(task: Task, y: &[f64], p: &Predictions, threshold: f64) -> Result<S
             }
         }
     })
+}
+
+/// Metrics of a GBDT's training objective beyond the task's own: the mean deviance of
+/// Poisson, gamma and Tweedie models, the pinball loss of quantile models. A metric the rows
+/// cannot give (e.g. a zero target for the gamma deviance) is left out.
+pub fn objective_metrics(params: &GbdtParams, y: &[f64], p: &Predictions) -> MetricMap {
+    let v = &p.values;
+    let metric = match params.objective {
+        Objective::Poisson => Some((
+            "poisson_deviance",
+            capstan_eval::mean_poisson_deviance(y, v),
+        )),
+        Objective::Gamma => Some(("gamma_deviance", capstan_eval::mean_gamma_deviance(y, v))),
+        Objective::Tweedie => Some((
+            "tweedie_deviance",
+            capstan_eval::mean_tweedie_deviance(y, v, params.tweedie_variance_power),
+        )),
+        Objective::Quantile => Some((
+            "pinball_loss",
+            capstan_eval::mean_pinball_loss(y, v, params.alpha),
+        )),
+        _ => None,
+    };
+    metric
+        .and_then(|(name, value)| Some((name.to_string(), value.ok()?)))
+        .into_iter()
+        .collect()
 }
 
 pub fn primary_metric(task: Task) -> &'static str {

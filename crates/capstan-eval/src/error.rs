@@ -59,6 +59,19 @@ pub enum EvalError {
     ClassesSmallerThanFolds { k: usize, largest: usize },
     #[error("{what} lists row {row} twice: expected distinct row indices")]
     DuplicateRow { what: &'static str, row: usize },
+    #[error("{what}[{index}] = {value}: expected {expected}")]
+    OutOfDomain {
+        what: &'static str,
+        index: usize,
+        value: f64,
+        expected: &'static str,
+    },
+    #[error("{name} = {value}: expected {expected}")]
+    InvalidParameter {
+        name: &'static str,
+        value: f64,
+        expected: &'static str,
+    },
     #[error("unknown task '{found}': expected binary, multiclass or regression")]
     UnknownTask { found: String },
 }

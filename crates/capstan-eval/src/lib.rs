@@ -6,6 +6,7 @@
 
 mod binary;
 mod check;
+mod deviance;
 mod error;
 mod fairness;
 mod multiclass;
@@ -18,6 +19,9 @@ pub use binary::{
     roc_auc,
 };
 pub use capstan_io::rng;
+pub use deviance::{
+    mean_gamma_deviance, mean_pinball_loss, mean_poisson_deviance, mean_tweedie_deviance,
+};
 pub use error::EvalError;
 pub use fairness::{FAIRNESS_METRICS, FairnessMetrics, GroupRates, fairness_metrics};
 pub use multiclass::{MulticlassMetrics, argmax, class_indices, multiclass_metrics};
@@ -41,6 +45,10 @@ pub const KNOWN_METRICS: &[&str] = &[
     "mae",
     "r2",
     "mape",
+    "poisson_deviance",
+    "gamma_deviance",
+    "tweedie_deviance",
+    "pinball_loss",
 ];
 
 /// True for scores (AUC, accuracy, F1, R^2...), false for losses and errors.

@@ -164,3 +164,35 @@ fn metric_structs_round_trip_keys() {
         ["mae", "mape", "r2", "rmse"]
     );
 }
+
+#[test]
+fn deviances_reject_values_outside_their_domain() {
+    use capstan_eval::{
+        EvalError, mean_gamma_deviance, mean_pinball_loss, mean_poisson_deviance,
+        mean_tweedie_deviance,
+    };
+    let err = mean_poisson_deviance(&[1.0, -1.0], &[1.0, 1.0]).expect_err("negative count");
+    assert!(matches!(
+        err,
+        EvalError::OutOfDomain {
+            what: "y_true",
+            index: 1,
+            ..
+        }
+    ));
+    let err = mean_poisson_deviance(&[1.0, 1.0], &[1.0, 0.0]).expect_err("zero prediction");
+    assert_eq!(err.to_string(), "y_pred[1] = 0: expected a value > 0");
+    let err = mean_gamma_deviance(&[0.0], &[1.0]).expect_err("zero amount");
+    assert!(matches!(err, EvalError::OutOfDomain { what: "y_true", .. }));
+    let err = mean_tweedie_deviance(&[1.0], &[1.0], 0.5).expect_err("power in (0, 1)");
+    assert!(matches!(
+        err,
+        EvalError::InvalidParameter { name: "power", .. }
+    ));
+    let err = mean_pinball_loss(&[1.0], &[1.0], 1.5).expect_err("alpha above 1");
+    assert!(matches!(
+        err,
+        EvalError::InvalidParameter { name: "alpha", .. }
+    ));
+    assert_eq!(mean_tweedie_deviance(&[-2.0], &[1.0], 0.0), Ok(9.0));
+}

@@ -10,7 +10,8 @@ use std::process::Command;
 
 use capstan_eval::rng::Rng;
 use capstan_eval::{
-    binary_metrics, holdout, kfold, multiclass_metrics, regression_metrics, time_series_folds,
+    binary_metrics, holdout, kfold, mean_gamma_deviance, mean_pinball_loss, mean_poisson_deviance,
+    mean_tweedie_deviance, multiclass_metrics, regression_metrics, time_series_folds,
 };
 
 /// Allowed difference: 1e-9 absolute, or relative for values above 1 in magnitude
@@ -67,6 +68,15 @@ while i < len(lines):
         out(cid, "mae", [M.mean_absolute_error(y, p)])
         out(cid, "r2", [M.r2_score(y, p)])
         out(cid, "mape", [M.mean_absolute_percentage_error(y, p)])
+    elif kind == "D":
+        power, alpha = float(head[2]), float(head[3])
+        y = nums(lines[i]); p = nums(lines[i + 1]); i += 2
+        out(cid, "tweedie", [M.mean_tweedie_deviance(y, p, power=power)])
+        out(cid, "pinball", [M.mean_pinball_loss(y, p, alpha=alpha)])
+        if power == 1.0:
+            out(cid, "poisson", [M.mean_poisson_deviance(y, p)])
+        if power == 2.0:
+            out(cid, "gamma", [M.mean_gamma_deviance(y, p)])
     elif kind in ("K", "S", "T"):
         n, k = int(head[2]), int(head[3])
         X = np.zeros((n, 1))
@@ -148,6 +158,28 @@ impl Cases {
         self.put(id, "mae", vec![m.mae]);
         self.put(id, "r2", vec![m.r2.unwrap_or(f64::NAN)]);
         self.put(id, "mape", vec![m.mape]);
+    }
+
+    fn deviance(&mut self, id: &str, y: &[f64], p: &[f64], power: f64, alpha: f64) {
+        writeln!(
+            self.input,
+            "D {id} {power} {alpha}\n{}\n{}",
+            join(y),
+            join(p)
+        )
+        .ok();
+        let tweedie = mean_tweedie_deviance(y, p, power).expect("valid deviance input");
+        self.put(id, "tweedie", vec![tweedie]);
+        let pinball = mean_pinball_loss(y, p, alpha).expect("valid pinball input");
+        self.put(id, "pinball", vec![pinball]);
+        if power == 1.0 {
+            let v = mean_poisson_deviance(y, p).expect("valid poisson input");
+            self.put(id, "poisson", vec![v]);
+        }
+        if power == 2.0 {
+            let v = mean_gamma_deviance(y, p).expect("valid gamma input");
+            self.put(id, "gamma", vec![v]);
+        }
     }
 
     /// Unshuffled folds have no RNG, so they must equal sklearn's exactly.
@@ -300,6 +332,36 @@ fn build_cases() -> Cases {
         "regression_zero_targets",
         &[0.0, 0.0, 1.0],
         &[0.5, 0.0, 2.0],
+    );
+
+    // Counts (with zeros) and positive amounts against positive predictions.
+    for seed in 0..12u64 {
+        let mut rng = Rng::new(4000 + seed);
+        let n = 1 + rng.below(60) as usize;
+        let power = [1.0, 1.5, 2.0, 3.0, 0.0, -0.5][seed as usize % 6];
+        let alpha = rng.next_f64();
+        let y: Vec<f64> = (0..n)
+            .map(|_| {
+                let v = (rng.next_f64() * 8.0).floor();
+                if power >= 2.0 { v + 0.25 } else { v }
+            })
+            .collect();
+        let p: Vec<f64> = (0..n).map(|_| 0.05 + rng.next_f64() * 9.0).collect();
+        cases.deviance(&format!("deviance_seed{seed}"), &y, &p, power, alpha);
+    }
+    cases.deviance(
+        "deviance_perfect",
+        &[1.0, 2.5, 7.0],
+        &[1.0, 2.5, 7.0],
+        1.5,
+        0.5,
+    );
+    cases.deviance(
+        "deviance_zero_counts",
+        &[0.0, 0.0, 3.0],
+        &[0.5, 1e-3, 2.0],
+        1.0,
+        0.9,
     );
 
     for (n, k) in [(10, 3), (7, 7), (100, 5), (11, 2)] {

@@ -3,7 +3,7 @@
 mod support;
 
 use capstan_frame::{FeatureKind, Matrix};
-use capstan_learn::gbdt::{self, GbdtParams, ImportanceKind, Iteration};
+use capstan_learn::gbdt::{self, GbdtModel, GbdtParams, ImportanceKind, Iteration, Objective};
 use capstan_learn::{LearnError, Task};
 use support::*;
 
@@ -331,4 +331,121 @@ fn a_corrupted_model_predicts_nan_instead_of_panicking() {
     let mut broken = model;
     broken.init_scores.push(0.0);
     assert!(broken.validate().is_err());
+}
+
+#[test]
+fn bad_objective_params_are_rejected_by_name() {
+    let with = |objective, alpha, power| GbdtParams {
+        objective,
+        alpha,
+        tweedie_variance_power: power,
+        n_trees: 2,
+        ..GbdtParams::default()
+    };
+    assert_eq!(
+        param_error(with(Objective::Tweedie, 0.9, 2.0)),
+        "tweedie_variance_power"
+    );
+    assert_eq!(
+        param_error(with(Objective::Tweedie, 0.9, 0.5)),
+        "tweedie_variance_power"
+    );
+    assert_eq!(param_error(with(Objective::Quantile, 1.0, 1.5)), "alpha");
+    assert_eq!(param_error(with(Objective::Quantile, 0.0, 1.5)), "alpha");
+    assert_eq!(param_error(with(Objective::Huber, 0.0, 1.5)), "alpha");
+    assert_eq!(param_error(with(Objective::Huber, f64::NAN, 1.5)), "alpha");
+    // Parameters of other objectives are not checked.
+    let (x, y) = small();
+    gbdt::fit(
+        (&x, &y),
+        None,
+        Task::Regression,
+        &with(Objective::L1, 7.0, 9.0),
+        &mut |_| {},
+    )
+    .expect("l1 ignores alpha and the tweedie power");
+    // A regression objective with a classification task.
+    let yb: Vec<f64> = y.iter().map(|&v| f64::from(v > 200_000.0)).collect();
+    match gbdt::fit(
+        (&x, &yb),
+        None,
+        Task::Binary,
+        &with(Objective::Poisson, 0.9, 1.5),
+        &mut |_| {},
+    ) {
+        Err(LearnError::InvalidParam { name, message }) => {
+            assert_eq!(name, "objective");
+            assert!(
+                message.contains("poisson") && message.contains("binary"),
+                "{message}"
+            );
+        }
+        other => panic!("expected an objective error, got {other:?}"),
+    }
+}
+
+#[test]
+fn log_link_objectives_reject_targets_out_of_range() {
+    let (x, mut y) = small();
+    let fit = |objective, y: &[f64]| {
+        let p = GbdtParams {
+            objective,
+            n_trees: 2,
+            ..GbdtParams::default()
+        };
+        gbdt::fit((&x, y), None, Task::Regression, &p, &mut |_| {})
+    };
+    y[17] = -1.0;
+    for objective in [Objective::Poisson, Objective::Tweedie, Objective::Gamma] {
+        match fit(objective, &y) {
+            Err(LearnError::InvalidData(m)) => {
+                assert!(m.contains("row 17") && m.contains(objective.name()), "{m}")
+            }
+            other => panic!("expected a target error, got {other:?}"),
+        }
+    }
+    y[17] = 0.0;
+    fit(Objective::Poisson, &y).expect("poisson takes zero counts");
+    assert!(
+        matches!(fit(Objective::Gamma, &y), Err(LearnError::InvalidData(m)) if m.contains("> 0"))
+    );
+    let zeros = vec![0.0; y.len()];
+    assert!(
+        matches!(fit(Objective::Tweedie, &zeros), Err(LearnError::InvalidData(m)) if m.contains("all zero"))
+    );
+}
+
+#[test]
+fn objective_survives_serialization_and_old_models_read_as_l2() {
+    let d = load("bike_sharing_hourly");
+    let rows: Vec<usize> = (0..2000).collect();
+    let (x, y) = subset(&d, &rows);
+    let p = GbdtParams {
+        objective: Objective::Poisson,
+        n_trees: 20,
+        ..GbdtParams::default()
+    };
+    let model = gbdt::fit((&x, &y), None, Task::Regression, &p, &mut |_| {}).expect("fit");
+    let raw = model.predict_raw(&x).values;
+    let pred = model.predict(&x).values;
+    for (r, p) in raw.iter().zip(&pred) {
+        assert!((r.exp() - p).abs() <= 1e-9 * p, "exp link: {r} -> {p}");
+    }
+    let json = serde_json::to_string(&model).expect("serialize");
+    let back: GbdtModel = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back.objective, Objective::Poisson);
+    assert_eq!(back.predict(&x).values, pred);
+    // A model written before objectives existed has no field: plain L2, identity output.
+    let mut old: serde_json::Value = serde_json::from_str(&json).expect("json");
+    old.as_object_mut().expect("object").remove("objective");
+    let old: GbdtModel = serde_json::from_value(old).expect("old model");
+    assert_eq!(old.objective, Objective::Auto);
+    assert_eq!(old.predict(&x).values, raw);
+    // Default-objective models serialize as before (no field).
+    let l2 = gbdt::fit((&x, &y), None, Task::Regression, &params(3), &mut |_| {}).expect("fit");
+    assert!(
+        !serde_json::to_string(&l2)
+            .expect("serialize")
+            .contains("objective")
+    );
 }

@@ -149,17 +149,22 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     progress(Progress::Stage("evaluating".into()));
     let mut metrics = BTreeMap::new();
     let p_train = fitted.model.predict(&x_train);
-    metrics.insert(
-        "train".to_string(),
-        evaluation::score(target.task, &y_train, &p_train, cfg.threshold)?.metrics,
-    );
+    let objective_metrics = |y: &[f64], p: &Predictions| match cfg.model {
+        crate::config::ModelKind::Gbdt => evaluation::objective_metrics(&cfg.gbdt, y, p),
+        _ => evaluation::MetricMap::new(),
+    };
+    let mut train_metrics =
+        evaluation::score(target.task, &y_train, &p_train, cfg.threshold)?.metrics;
+    train_metrics.extend(objective_metrics(&y_train, &p_train));
+    metrics.insert("train".to_string(), train_metrics);
     if let Some(valid) = fitted.valid_metrics {
         metrics.insert("valid".to_string(), valid);
     }
     let p_test = fitted.model.predict(&x_test);
     let mut test_confusion = None;
     if !y_test.is_empty() {
-        let test = evaluation::score(target.task, &y_test, &p_test, cfg.threshold)?;
+        let mut test = evaluation::score(target.task, &y_test, &p_test, cfg.threshold)?;
+        test.metrics.extend(objective_metrics(&y_test, &p_test));
         if let Some(w) = evaluation::overfit_warning(target.task, &metrics["train"], &test.metrics)
         {
             warnings.push(w);

@@ -7,10 +7,11 @@ use rayon::prelude::*;
 use super::binning::{BinConfig, BinnedData};
 use super::grow::{self, GrowParams, Grower};
 use super::histogram;
+use super::objective::{self, Loss};
 use super::rng::{Rng, below, sample};
 use super::split::SplitParams;
 use super::tree::Tree;
-use super::{GbdtModel, GbdtParams, Iteration, objective, validate};
+use super::{GbdtModel, GbdtParams, Iteration, validate};
 use crate::{LearnError, Task};
 
 /// A fitted model and the training scores maintained while boosting (row-major `n x K`).
@@ -85,9 +86,13 @@ pub(crate) fn fit(
 ) -> Result<Fitted, LearnError> {
     let (x, y) = train;
     validate::params(p, valid.is_some())?;
+    validate::objective(p, task)?;
+    let loss = Loss::new(task, p);
     validate::dataset(x, y, task, "training")?;
+    validate::objective_targets(y, loss, "training")?;
     if let Some((vx, vy)) = valid {
         validate::dataset(vx, vy, task, "validation")?;
+        validate::objective_targets(vy, loss, "validation")?;
         validate::same_features(x, vx)?;
     }
     let data = BinnedData::build(
@@ -101,7 +106,7 @@ pub(crate) fn fit(
         },
     );
     let (n, k) = (x.n_rows, objective::n_scores(task));
-    let init = objective::init_scores(task, y);
+    let init = objective::init_scores(loss, y);
     let mut scores: Vec<f64> = (0..n * k).map(|i| init[i % k]).collect();
     let mut valid_scores: Option<Vec<f64>> =
         valid.map(|(vx, _)| (0..vx.n_rows * k).map(|i| init[i % k]).collect());
@@ -120,7 +125,7 @@ pub(crate) fn fit(
             sample_rows(&mut bag_rng, n, p.bagging_fraction, &mut bag, &mut in_bag);
         }
         // Gradients of all columns come from the scores at the start of the round.
-        objective::gradients(task, y, &scores, &mut grad, &mut hess);
+        objective::gradients(loss, y, &scores, &mut grad, &mut hess);
         let mut round_trees = Vec::with_capacity(k);
         for c in 0..k {
             let used = sample_features(&mut feature_rng, data.n_features(), p.feature_fraction);
@@ -139,6 +144,17 @@ pub(crate) fn fit(
                 // LightGBM: a tree without a split adds nothing.
                 round_trees.push(Tree::single_leaf(0.0, bag.len() as u64));
                 continue;
+            }
+            if let Some(alpha) = loss.renew_percentile() {
+                // LightGBM: each leaf becomes a percentile of its rows' residuals (in-bag rows,
+                // scores before this tree), then shrinks.
+                for (leaf, &(s, e)) in grown.ranges.iter().enumerate() {
+                    let residuals = grown.rows[s..e]
+                        .iter()
+                        .map(|&r| y[r as usize] as f32 as f64 - scores[r as usize * k + c])
+                        .collect();
+                    tree.leaf_value[leaf] = objective::percentile(residuals, alpha);
+                }
             }
             tree.leaf_value
                 .iter_mut()
@@ -163,10 +179,10 @@ pub(crate) fn fit(
             break; // no leaf meets the split requirements any more
         }
         trees.extend(round_trees);
-        let train_loss = objective::loss(task, y, &scores);
+        let train_loss = objective::loss(loss, y, &scores);
         let valid_loss = valid
             .zip(valid_scores.as_ref())
-            .map(|((_, vy), vs)| objective::loss(task, vy, vs));
+            .map(|((_, vy), vs)| objective::loss(loss, vy, vs));
         on_iteration(Iteration {
             iteration: round,
             n_trees: trees.len(),
@@ -194,6 +210,7 @@ pub(crate) fn fit(
     Ok(Fitted {
         model: GbdtModel {
             task,
+            objective: p.objective,
             n_features: x.n_cols,
             feature_names: x.feature_names.clone(),
             init_scores: init,

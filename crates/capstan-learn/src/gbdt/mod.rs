@@ -63,6 +63,67 @@ pub struct GbdtParams {
     /// during the split search are estimated from hessians, `round(hess * n_leaf / H_leaf)`,
     /// exactly as LightGBM does (same trees as LightGBM); `false` uses exact counts.
     pub counts_from_hessian: bool,
+    /// The loss minimised (regression only, besides `auto`).
+    pub objective: Objective,
+    /// Huber: the residual beyond which the loss is linear (> 0); quantile: the quantile in (0, 1).
+    pub alpha: f64,
+    /// Tweedie: the variance power, in [1, 2).
+    pub tweedie_variance_power: f64,
+    /// Poisson: added to the score in the hessian, which damps the first steps (> 0).
+    pub poisson_max_delta_step: f64,
+}
+
+/// The loss a GBDT minimises; names follow LightGBM's objectives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// The task's standard loss: squared error, log loss, or softmax log loss.
+    #[default]
+    Auto,
+    /// Squared error.
+    #[serde(alias = "regression")]
+    L2,
+    /// Absolute error; leaves are renewed to the median residual.
+    #[serde(alias = "regression_l1")]
+    L1,
+    /// Squared error near zero, absolute error beyond `alpha`.
+    Huber,
+    /// Pinball loss of quantile `alpha`; leaves are renewed to that quantile of the residuals.
+    Quantile,
+    /// Poisson log likelihood with a log link (counts).
+    Poisson,
+    /// Tweedie log likelihood with a log link (`tweedie_variance_power`).
+    Tweedie,
+    /// Gamma log likelihood with a log link (positive targets).
+    Gamma,
+}
+
+impl Objective {
+    pub fn is_auto(&self) -> bool {
+        *self == Objective::Auto
+    }
+
+    /// The configuration name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Objective::Auto => "auto",
+            Objective::L2 => "l2",
+            Objective::L1 => "l1",
+            Objective::Huber => "huber",
+            Objective::Quantile => "quantile",
+            Objective::Poisson => "poisson",
+            Objective::Tweedie => "tweedie",
+            Objective::Gamma => "gamma",
+        }
+    }
+
+    /// Whether predictions are `exp(raw score)`.
+    pub fn log_link(&self) -> bool {
+        matches!(
+            self,
+            Objective::Poisson | Objective::Tweedie | Objective::Gamma
+        )
+    }
 }
 
 impl Default for GbdtParams {
@@ -91,6 +152,10 @@ impl Default for GbdtParams {
             cat_l2: 10.0,
             min_data_per_group: 100,
             counts_from_hessian: true,
+            objective: Objective::Auto,
+            alpha: 0.9,
+            tweedie_variance_power: 1.5,
+            poisson_max_delta_step: 0.7,
         }
     }
 }
@@ -121,6 +186,9 @@ pub enum ImportanceKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GbdtModel {
     pub task: Task,
+    /// The training objective; models saved before objectives existed read as `auto`.
+    #[serde(default, skip_serializing_if = "Objective::is_auto")]
+    pub objective: Objective,
     pub n_features: usize,
     pub feature_names: Vec<String>,
     pub init_scores: Vec<f64>,

@@ -76,10 +76,10 @@ impl GbdtModel {
         }
     }
 
-    /// Regression: the value; binary: P(class 1); multiclass: class probabilities.
+    /// Regression: the value (`exp` of the raw score for Poisson, Tweedie, gamma); binary: P(class 1); multiclass: class probabilities.
     pub fn predict(&self, x: &Matrix) -> Predictions {
         let mut p = self.predict_raw(x);
-        objective::transform(self.task, &mut p.values);
+        objective::transform(self.task, self.objective, &mut p.values);
         p
     }
 

@@ -327,3 +327,81 @@ fn rng_streams_are_reproducible_and_distinct() {
     assert_eq!(s.len(), 10);
     assert!(s.windows(2).all(|w| w[0] < w[1]) && s[9] < 100);
 }
+
+/// Every single-output loss: the gradient is the derivative of the reported loss in the raw
+/// score (times 1/2 for the squared error and the deviances), and the hessian its second
+/// derivative (times e^0.7 for Poisson's damped hessian; 1 for the piecewise-linear losses).
+#[test]
+fn gradients_are_derivatives_of_the_losses() {
+    use super::objective::{Loss, point_gradient, point_loss};
+    let (_, y) = load("bike_sharing_hourly", 300);
+    let losses = [
+        (Loss::L2, 0.5, false),
+        (Loss::L1, 1.0, false),
+        (Loss::Huber { alpha: 20.0 }, 1.0, false),
+        (Loss::Quantile { alpha: 0.8 }, 1.0, false),
+        (
+            Loss::Poisson {
+                max_delta_step: 0.7,
+            },
+            0.5,
+            true,
+        ),
+        (Loss::Tweedie { power: 1.3 }, 0.5, true),
+        (Loss::Tweedie { power: 1.0 }, 0.5, true),
+        (Loss::Gamma, 0.5, true),
+        (Loss::Binary, 1.0, false),
+    ];
+    for (loss, factor, log_link) in losses {
+        for (i, &yi) in y.iter().enumerate() {
+            let yi = if loss == Loss::Binary { yi % 2.0 } else { yi };
+            // Scores off the target by -40 % .. +40 % (log link) or by -45 .. +45.
+            let off = (i % 7) as f64 - 3.0;
+            let s = if log_link {
+                yi.ln() + 0.13 * off
+            } else {
+                yi + 15.0 * off + 0.5
+            };
+            let h = 1e-4;
+            let f = |s: f64| factor * point_loss(loss, yi, s);
+            let d1 = (f(s + h) - f(s - h)) / (2.0 * h);
+            let d2 = (f(s + h) - 2.0 * f(s) + f(s - h)) / (h * h);
+            let (g, hess) = point_gradient(loss, yi, s);
+            let tol = 1e-5 * (1.0 + g.abs());
+            assert!(
+                (g - d1).abs() <= tol,
+                "{loss:?} y {yi} s {s}: grad {g} vs {d1}"
+            );
+            let expected_h = match loss {
+                Loss::L1 | Loss::Quantile { .. } => 1.0,
+                Loss::Huber { alpha } if (s - yi).abs() > alpha => 1.0,
+                Loss::Poisson { max_delta_step } => d2 * max_delta_step.exp(),
+                _ => d2,
+            };
+            let tol = 1e-3 * (1.0 + hess.abs());
+            assert!(
+                (hess - expected_h).abs() <= tol,
+                "{loss:?} y {yi} s {s}: hess {hess} vs {expected_h}"
+            );
+        }
+    }
+}
+
+/// LightGBM's percentile: interpolation between order statistics counted from the top.
+#[test]
+fn percentile_follows_lightgbm() {
+    use super::objective::percentile;
+    let v: Vec<f64> = (1..=5).map(f64::from).collect();
+    // (1 - 0.5) * 5 = 2.5: halfway between the 2nd and 3rd largest.
+    assert_eq!(percentile(v.clone(), 0.5), 3.5);
+    // (1 - 0.75) * 5 = 1.25: a quarter of the way from the largest to the 2nd largest.
+    assert_eq!(percentile(v.clone(), 0.75), 4.75);
+    assert_eq!(percentile(v.clone(), 0.99), 5.0);
+    assert_eq!(percentile(v.clone(), 0.0), 1.0);
+    assert_eq!(percentile(vec![7.0], 0.3), 7.0);
+    let (_, y) = load("bike_sharing_hourly", 1000);
+    let mut sorted = y.clone();
+    sorted.sort_by(f64::total_cmp);
+    let m = percentile(y, 0.5);
+    assert!(m >= sorted[499] && m <= sorted[500], "median {m}");
+}

@@ -2,7 +2,8 @@
 
 use capstan_frame::{FeatureKind, Matrix};
 
-use super::GbdtParams;
+use super::objective::Loss;
+use super::{GbdtParams, Objective};
 use crate::{LearnError, Task};
 
 /// A value for a message: non-finite values in lowercase (`nan`, `inf`, `-inf`).
@@ -91,6 +92,78 @@ pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> 
                 "needs a validation set".into(),
             ));
         }
+    }
+    Ok(())
+}
+
+/// The objective fits the task, and its own parameters are in range.
+pub(crate) fn objective(p: &GbdtParams, task: Task) -> Result<(), LearnError> {
+    let name = p.objective.name();
+    if task != Task::Regression && !matches!(p.objective, Objective::Auto) {
+        return Err(param(
+            "objective",
+            format!(
+                "'{name}' is a regression objective, the task is {}; use 'auto'",
+                task.name()
+            ),
+        ));
+    }
+    match p.objective {
+        Objective::Huber if !(p.alpha.is_finite() && p.alpha > 0.0) => Err(param(
+            "alpha",
+            format!("must be finite and > 0 for huber, found {}", show(p.alpha)),
+        )),
+        Objective::Quantile if !(p.alpha > 0.0 && p.alpha < 1.0) => Err(param(
+            "alpha",
+            format!("must be in (0, 1) for quantile, found {}", show(p.alpha)),
+        )),
+        Objective::Tweedie
+            if !(p.tweedie_variance_power >= 1.0 && p.tweedie_variance_power < 2.0) =>
+        {
+            Err(param(
+                "tweedie_variance_power",
+                format!(
+                    "must be in [1, 2), found {}",
+                    show(p.tweedie_variance_power)
+                ),
+            ))
+        }
+        Objective::Poisson
+            if !(p.poisson_max_delta_step.is_finite() && p.poisson_max_delta_step > 0.0) =>
+        {
+            Err(param(
+                "poisson_max_delta_step",
+                format!(
+                    "must be finite and > 0, found {}",
+                    show(p.poisson_max_delta_step)
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Targets the loss can take: >= 0 and not all zero for Poisson and Tweedie, > 0 for gamma.
+pub(crate) fn objective_targets(y: &[f64], loss: Loss, what: &str) -> Result<(), LearnError> {
+    let (name, positive) = match loss {
+        Loss::Poisson { .. } => ("poisson", false),
+        Loss::Tweedie { .. } => ("tweedie", false),
+        Loss::Gamma => ("gamma", true),
+        _ => return Ok(()),
+    };
+    // Targets are finite here (checked by `dataset`).
+    let bad = |v: f64| if positive { v <= 0.0 } else { v < 0.0 };
+    if let Some((i, &v)) = y.iter().enumerate().find(|&(_, &v)| bad(v)) {
+        let expected = if positive { "> 0" } else { ">= 0" };
+        return Err(data(format!(
+            "{what} target at row {i} is {}: the {name} objective needs targets {expected}",
+            show(v)
+        )));
+    }
+    if !positive && y.iter().all(|&v| v == 0.0) {
+        return Err(data(format!(
+            "{what} targets are all zero: the {name} objective needs a positive mean"
+        )));
     }
     Ok(())
 }
