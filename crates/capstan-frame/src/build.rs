@@ -162,7 +162,18 @@ fn build_string(
         ..
     } = raw;
     let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-    let values = Buffer::from_vec(data);
+    string_column(name, offsets, Buffer::from_vec(data), nulls, path, lines)
+}
+
+/// A string column over `values`; errors on the first cell that is not UTF-8.
+pub(crate) fn string_column(
+    name: String,
+    offsets: OffsetBuffer<i32>,
+    values: Buffer,
+    nulls: Option<NullBuffer>,
+    path: &Path,
+    lines: &[u64],
+) -> Result<(String, Column), FrameError> {
     // Buffers are reference counted: the clones keep the cells for the error message.
     match StringArray::try_new(offsets.clone(), values.clone(), nulls) {
         Ok(a) => Ok((name, Column::String(a))),
@@ -192,14 +203,15 @@ fn bad_value(raw: &RawColumn, i: usize, expected: &str, path: &Path, lines: &[u6
     }
 }
 
-fn row_of(lines: &[u64], i: usize) -> usize {
+/// Line in the file of row `i`.
+pub(crate) fn row_of(lines: &[u64], i: usize) -> usize {
     lines
         .get(i)
         .map_or(0, |&l| usize::try_from(l).unwrap_or(usize::MAX))
 }
 
 /// A cell's text cut to a readable length for error messages.
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     const MAX_CHARS: usize = 60;
     if text.chars().count() <= MAX_CHARS {
         text.to_string()

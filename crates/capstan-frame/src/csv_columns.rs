@@ -6,12 +6,10 @@
 //! are disjoint, so a chunk only moves up within its group or to text, and chunks join
 //! the same way.
 
-use arrow_array::{
-    BooleanArray, Date32Array, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray,
-};
+use arrow_array::{BooleanArray, Date32Array, Float64Array, Int64Array, TimestampMicrosecondArray};
 use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer};
 
-use crate::build::TEXT_CANDIDATES;
+use crate::build::{TEXT_CANDIDATES, string_column};
 use crate::parse::{date_micros, parse_bool, parse_date, parse_datetime, parse_float, parse_int};
 use crate::raw::{NullMatcher, TooLarge};
 use crate::{Column, DataType, FrameError};
@@ -432,24 +430,7 @@ fn join_text(
         }
     }
     let offsets = OffsetBuffer::new(offsets.into());
-    let values = Buffer::from_vec(data);
-    // Buffers are reference counted: the clones keep the cells for the error message.
-    match StringArray::try_new(offsets.clone(), values.clone(), nulls) {
-        Ok(a) => Ok((name, Column::String(a))),
-        Err(_) => {
-            let cell = |i: usize| &values[offsets[i] as usize..offsets[i + 1] as usize];
-            let i = (0..offsets.len() - 1)
-                .find(|&i| std::str::from_utf8(cell(i)).is_err())
-                .unwrap_or(0);
-            Err(FrameError::BadValue {
-                path: path.to_path_buf(),
-                row: row_of(lines, i),
-                column: name,
-                expected: "utf-8 text".to_string(),
-                value: shorten(&String::from_utf8_lossy(cell(i))),
-            })
-        }
-    }
+    string_column(name, offsets, Buffer::from_vec(data), nulls, path, lines)
 }
 
 fn null_buffer(parts: &[ChunkColumn], n: usize) -> Option<NullBuffer> {
@@ -466,24 +447,6 @@ fn null_buffer(parts: &[ChunkColumn], n: usize) -> Option<NullBuffer> {
         start += part.len;
     }
     Some(NullBuffer::new(valid.finish()))
-}
-
-/// Line in the file of row `i`.
-pub(crate) fn row_of(lines: &[u64], i: usize) -> usize {
-    lines
-        .get(i)
-        .map_or(0, |&l| usize::try_from(l).unwrap_or(usize::MAX))
-}
-
-/// A cell's text cut to a readable length for error messages (as `build.rs` does).
-pub(crate) fn shorten(text: &str) -> String {
-    const MAX_CHARS: usize = 60;
-    if text.chars().count() <= MAX_CHARS {
-        text.to_string()
-    } else {
-        let head: String = text.chars().take(MAX_CHARS).collect();
-        format!("{head}...")
-    }
 }
 
 fn is_negative(bytes: &[u8]) -> bool {

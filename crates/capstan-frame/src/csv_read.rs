@@ -9,8 +9,9 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::build::{row_of, shorten};
 use crate::csv_chunks::{ChunkEnd, Record, cut_points, first_record, tokenize};
-use crate::csv_columns::{ChunkColumn, final_type, join_column, row_of, shorten};
+use crate::csv_columns::{ChunkColumn, final_type, join_column};
 use crate::raw::{NullMatcher, TooLarge};
 use crate::{DataType, Frame, FrameError, ReadOptions};
 
