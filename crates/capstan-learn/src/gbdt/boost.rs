@@ -11,7 +11,7 @@ use super::objective::{self, Loss};
 use super::rng::{Rng, below, sample};
 use super::split::SplitParams;
 use super::tree::Tree;
-use super::{GbdtModel, GbdtParams, Iteration, validate};
+use super::{GbdtModel, GbdtParams, Iteration, validate, weights};
 use crate::{LearnError, Task};
 
 /// A fitted model and the training scores maintained while boosting (row-major `n x K`).
@@ -79,6 +79,7 @@ fn add_tree(tree: &Tree, x: &Matrix, scores: &mut [f64], k: usize, c: usize) {
 
 pub(crate) fn fit(
     train: (&Matrix, &[f64]),
+    weights: Option<&[f64]>,
     valid: Option<(&Matrix, &[f64])>,
     task: Task,
     p: &GbdtParams,
@@ -95,6 +96,7 @@ pub(crate) fn fit(
         validate::objective_targets(vy, loss, "validation")?;
         validate::same_features(x, vx)?;
     }
+    let w = weights::resolve(weights, p.class_weight.as_ref(), y, task, loss)?;
     let data = BinnedData::build(
         x,
         &BinConfig {
@@ -106,7 +108,7 @@ pub(crate) fn fit(
         },
     );
     let (n, k) = (x.n_rows, objective::n_scores(task));
-    let init = objective::init_scores(loss, y);
+    let init = objective::init_scores(loss, y, w.as_deref());
     let mut scores: Vec<f64> = (0..n * k).map(|i| init[i % k]).collect();
     let mut valid_scores: Option<Vec<f64>> =
         valid.map(|(vx, _)| (0..vx.n_rows * k).map(|i| init[i % k]).collect());
@@ -126,6 +128,9 @@ pub(crate) fn fit(
         }
         // Gradients of all columns come from the scores at the start of the round.
         objective::gradients(loss, y, &scores, &mut grad, &mut hess);
+        if let Some(w) = &w {
+            weights::apply(w, &mut grad, &mut hess);
+        }
         let mut round_trees = Vec::with_capacity(k);
         for c in 0..k {
             let used = sample_features(&mut feature_rng, data.n_features(), p.feature_fraction);

@@ -16,6 +16,7 @@ mod split;
 mod tests;
 mod tree;
 mod validate;
+mod weights;
 
 use capstan_frame::Matrix;
 use serde::{Deserialize, Serialize};
@@ -71,6 +72,26 @@ pub struct GbdtParams {
     pub tweedie_variance_power: f64,
     /// Poisson: added to the score in the hessian, which damps the first steps (> 0).
     pub poisson_max_delta_step: f64,
+    /// Classification: per-class weights multiplied into the sample weights (training only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_weight: Option<ClassWeight>,
+}
+
+/// Class weights, as scikit-learn's and LightGBM's `class_weight`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ClassWeight {
+    /// `"balanced"`: `n_samples / (n_classes * count(class))`.
+    Mode(ClassWeightMode),
+    /// A weight per class index (`"0"`, `"1"`, ...); classes not listed weigh 1.
+    Table(std::collections::BTreeMap<String, f64>),
+}
+
+/// The named class-weight schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeightMode {
+    Balanced,
 }
 
 /// The loss a GBDT minimises; names follow LightGBM's objectives.
@@ -156,6 +177,7 @@ impl Default for GbdtParams {
             alpha: 0.9,
             tweedie_variance_power: 1.5,
             poisson_max_delta_step: 0.7,
+            class_weight: None,
         }
     }
 }
@@ -221,5 +243,19 @@ pub fn fit(
     params: &GbdtParams,
     on_iteration: &mut dyn FnMut(Iteration),
 ) -> Result<GbdtModel, LearnError> {
-    boost::fit(train, valid, task, params, on_iteration).map(|f| f.model)
+    boost::fit(train, None, valid, task, params, on_iteration).map(|f| f.model)
+}
+
+/// [`fit`] with a non-negative weight per training row, multiplied into the gradients and
+/// hessians and used by the initial score, as LightGBM does. Weights are not kept in the
+/// model; the reported losses stay unweighted.
+pub fn fit_weighted(
+    train: (&Matrix, &[f64]),
+    weights: &[f64],
+    valid: Option<(&Matrix, &[f64])>,
+    task: Task,
+    params: &GbdtParams,
+    on_iteration: &mut dyn FnMut(Iteration),
+) -> Result<GbdtModel, LearnError> {
+    boost::fit(train, Some(weights), valid, task, params, on_iteration).map(|f| f.model)
 }

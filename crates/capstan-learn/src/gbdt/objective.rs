@@ -67,7 +67,11 @@ impl Loss {
 /// LightGBM's `boost_from_average`: mean (L2, Huber), median (L1), the alpha-quantile
 /// (quantile), log of the mean (Poisson, Tweedie, gamma), log-odds (binary), log class prior
 /// (softmax).
-pub(crate) fn init_scores(loss: Loss, y: &[f64]) -> Vec<f64> {
+/// With row weights `w`, the means and class priors are weighted (L1 and quantile take none).
+pub(crate) fn init_scores(loss: Loss, y: &[f64], w: Option<&[f64]>) -> Vec<f64> {
+    if let Some(w) = w {
+        return weighted_init_scores(loss, y, w);
+    }
     let n = y.len().max(1) as f64;
     match loss {
         Loss::L2 | Loss::Huber { .. } => vec![fixed_sum(y, |v| v) / n],
@@ -94,6 +98,42 @@ pub(crate) fn init_scores(loss: Loss, y: &[f64]) -> Vec<f64> {
                 .collect()
         }
     }
+}
+
+/// LightGBM's weighted `BoostFromScore`: `sum(w y) / sum(w)` in place of the mean.
+fn weighted_init_scores(loss: Loss, y: &[f64], w: &[f64]) -> Vec<f64> {
+    let sum_w = fixed_sum(w, |v| v);
+    let mean = || fixed_dot(y, w) / sum_w;
+    match loss {
+        Loss::Poisson { .. } | Loss::Tweedie { .. } | Loss::Gamma => vec![mean().ln()],
+        Loss::Binary => {
+            let p = mean().clamp(K_EPSILON, 1.0 - K_EPSILON);
+            vec![(p / (1.0 - p)).ln()]
+        }
+        Loss::Multiclass { n_classes } => {
+            let mut sums = vec![0.0; n_classes];
+            for (&v, &wi) in y.iter().zip(w) {
+                if let Some(s) = sums.get_mut(v as usize) {
+                    *s += wi;
+                }
+            }
+            sums.iter()
+                .map(|&s| (s / sum_w).max(K_EPSILON).ln())
+                .collect()
+        }
+        // L1 and quantile refuse weights (`weights::resolve`).
+        _ => vec![mean()],
+    }
+}
+
+/// `sum(a * b)` in fixed chunks.
+fn fixed_dot(a: &[f64], b: &[f64]) -> f64 {
+    let partial: Vec<f64> = a
+        .par_chunks(CHUNK)
+        .zip(b.par_chunks(CHUNK))
+        .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>())
+        .collect();
+    partial.iter().sum()
 }
 
 fn label_percentile(y: &[f64], alpha: f64) -> f64 {

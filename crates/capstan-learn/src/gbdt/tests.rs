@@ -220,7 +220,7 @@ fn quantized_sums_are_close_to_real_sums() {
 }
 
 fn fit(x: &Matrix, y: &[f64], task: Task, params: &GbdtParams) -> boost::Fitted {
-    boost::fit((x, y), None, task, params, &mut |_| {}).expect("fit")
+    boost::fit((x, y), None, None, task, params, &mut |_| {}).expect("fit")
 }
 
 #[test]

@@ -217,7 +217,9 @@ train, test, params, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sy
 tr, te = pd.read_csv(train), pd.read_csv(test)
 cats = params.pop("categorical_feature")
 rounds = params.pop("num_iterations")
-ds = lgb.Dataset(tr.iloc[:, :-1].to_numpy(), tr.iloc[:, -1].to_numpy(), categorical_feature=cats)
+wfile = params.pop("weight_file", None)
+w = np.loadtxt(wfile) if wfile else None
+ds = lgb.Dataset(tr.iloc[:, :-1].to_numpy(), tr.iloc[:, -1].to_numpy(), weight=w, categorical_feature=cats)
 booster = lgb.train(params, ds, num_boost_round=rounds)
 pred = booster.predict(te.iloc[:, :-1].to_numpy())
 np.savetxt(out, np.asarray(pred).reshape(len(te), -1), delimiter=",", fmt="%.17g")
@@ -231,6 +233,18 @@ pub fn lightgbm_predict(
     test: (&Matrix, &[f64]),
     params: serde_json::Value,
 ) -> Vec<f64> {
+    lightgbm_predict_weighted(py, tag, train, None, test, params)
+}
+
+/// [`lightgbm_predict`] with a weight per training row.
+pub fn lightgbm_predict_weighted(
+    py: &Path,
+    tag: &str,
+    train: (&Matrix, &[f64]),
+    weights: Option<&[f64]>,
+    test: (&Matrix, &[f64]),
+    mut params: serde_json::Value,
+) -> Vec<f64> {
     let dir = std::env::temp_dir().join(format!("capstan-gbdt-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (tr, te, out) = (
@@ -240,6 +254,12 @@ pub fn lightgbm_predict(
     );
     write_csv(&tr, train.0, train.1);
     write_csv(&te, test.0, test.1);
+    if let Some(w) = weights {
+        let wfile = dir.join("weights.txt");
+        let text: Vec<String> = w.iter().map(|v| format!("{v:?}")).collect();
+        std::fs::write(&wfile, text.join("\n")).expect("write weights");
+        params["weight_file"] = serde_json::json!(wfile.to_string_lossy());
+    }
     let status = Command::new(py)
         .arg("-c")
         .arg(ORACLE)
