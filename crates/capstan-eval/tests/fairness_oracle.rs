@@ -3,9 +3,10 @@
 //! Runs `$CAPSTAN_PYTHON`, else the workspace `.venv/bin/python`, else `python3`.
 //! Without python + fairlearn the test prints a skip note, or fails when `CI` is set.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::process::Command;
 
 use capstan_eval::fairness_metrics;
@@ -197,32 +198,9 @@ fn build_cases() -> Cases {
     cases
 }
 
-fn python() -> Option<(PathBuf, String)> {
-    let candidates = match std::env::var_os("CAPSTAN_PYTHON") {
-        Some(py) => vec![PathBuf::from(py)],
-        None => vec![
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-            PathBuf::from("python3"),
-        ],
-    };
-    candidates.into_iter().find_map(|py| {
-        let out = Command::new(&py)
-            .args(["-c", "import fairlearn; print(fairlearn.__version__)"])
-            .output()
-            .ok()?;
-        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        out.status.success().then_some((py, version))
-    })
-}
-
 #[test]
 fn fairness_metrics_match_fairlearn() {
-    let Some((py, version)) = python() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but no python with fairlearn was found (set CAPSTAN_PYTHON)"
-        );
-        eprintln!("skipping fairlearn oracle: no python with fairlearn (set CAPSTAN_PYTHON)");
+    let Some((py, version)) = common::python("fairlearn", "fairlearn.__version__") else {
         return;
     };
     let cases = build_cases();

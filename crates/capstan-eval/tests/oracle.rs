@@ -3,9 +3,10 @@
 //! Runs `$CAPSTAN_PYTHON`, else the workspace `.venv/bin/python`, else `python3`.
 //! Without python + sklearn the test prints a skip note, or fails when `CI` is set.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::process::Command;
 
 use capstan_eval::rng::Rng;
@@ -392,34 +393,9 @@ fn build_cases() -> Cases {
     cases
 }
 
-/// The python to use and its sklearn version. `CAPSTAN_PYTHON`, when set, is the only
-/// candidate.
-fn python() -> Option<(PathBuf, String)> {
-    let candidates = match std::env::var_os("CAPSTAN_PYTHON") {
-        Some(py) => vec![PathBuf::from(py)],
-        None => vec![
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-            PathBuf::from("python3"),
-        ],
-    };
-    candidates.into_iter().find_map(|py| {
-        let out = Command::new(&py)
-            .args(["-c", "import numpy, sklearn; print(sklearn.__version__)"])
-            .output()
-            .ok()?;
-        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        out.status.success().then_some((py, version))
-    })
-}
-
 #[test]
 fn metrics_and_folds_match_sklearn() {
-    let Some((py, version)) = python() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but no python with scikit-learn was found (set CAPSTAN_PYTHON)"
-        );
-        eprintln!("skipping sklearn oracle: no python with scikit-learn (set CAPSTAN_PYTHON)");
+    let Some((py, version)) = common::python("numpy, sklearn", "sklearn.__version__") else {
         return;
     };
     let cases = build_cases();
