@@ -3,7 +3,7 @@
 mod support;
 
 use capstan_frame::{FeatureKind, Matrix};
-use capstan_learn::gbdt::{self, GbdtModel, GbdtParams, ImportanceKind, Iteration, Objective};
+use capstan_learn::gbdt::{self, GbdtModel, GbdtParams, ImportanceKind, Objective};
 use capstan_learn::{LearnError, Task};
 use support::*;
 
@@ -125,18 +125,16 @@ fn early_stopping_keeps_the_best_iteration() {
         early_stopping_rounds: Some(5),
         ..GbdtParams::default()
     };
-    let mut seen: Vec<Iteration> = Vec::new();
+    // (round, trees so far, validation loss, training loss)
+    let mut seen: Vec<(usize, usize, Option<f64>, f64)> = Vec::new();
     let model = gbdt::fit((&xtr, &ytr), Some((&xva, &yva)), d.task, &p, &mut |it| {
-        seen.push(it)
+        seen.push((it.iteration, it.n_trees, it.valid_loss, it.train_loss()))
     })
     .expect("fit");
     let best = model.best_iteration.expect("best iteration");
     assert!(seen.len() < 400, "should stop early, ran {}", seen.len());
     assert_eq!(seen.len(), best + 5, "stops 5 rounds after the best");
-    let losses: Vec<f64> = seen
-        .iter()
-        .map(|it| it.valid_loss.expect("valid loss"))
-        .collect();
+    let losses: Vec<f64> = seen.iter().map(|it| it.2.expect("valid loss")).collect();
     let argmin = (0..losses.len()).fold(0, |a, i| if losses[i] < losses[a] { i } else { a });
     assert_eq!(best, argmin + 1);
     assert_eq!(model.n_trees(), best);
@@ -157,9 +155,9 @@ fn early_stopping_keeps_the_best_iteration() {
     assert!(
         seen.iter()
             .enumerate()
-            .all(|(i, it)| it.iteration == i && it.n_trees == i + 1)
+            .all(|(i, it)| it.0 == i && it.1 == i + 1)
     );
-    assert!(seen[seen.len() - 1].train_loss < seen[0].train_loss);
+    assert!(seen[seen.len() - 1].3 < seen[0].3);
 }
 
 #[test]

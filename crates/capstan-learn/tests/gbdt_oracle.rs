@@ -45,7 +45,7 @@ fn run_with(name: &str, params: &GbdtParams, objective: serde_json::Value) -> Op
     let t = Instant::now();
     let mut train_loss = Vec::new();
     let model = gbdt::fit((&xtr, &ytr), None, d.task, params, &mut |it| {
-        train_loss.push(it.train_loss)
+        train_loss.push(it.train_loss())
     })
     .expect("fit");
     eprintln!(

@@ -5,13 +5,13 @@ use capstan_frame::Matrix;
 use rayon::prelude::*;
 
 use super::binning::{BinConfig, BinnedData};
-use super::grow::{self, GrowParams, Grower};
+use super::grow::{self, GrowBuffers, GrowParams, Grower};
 use super::histogram;
 use super::objective::{self, Loss};
 use super::rng::{Rng, below, sample};
 use super::split::SplitParams;
 use super::tree::Tree;
-use super::{GbdtModel, GbdtParams, Iteration, validate, weights};
+use super::{GbdtModel, GbdtParams, Iteration, TrainScores, validate, weights};
 use crate::{LearnError, Task};
 
 /// A fitted model and the training scores maintained while boosting (row-major `n x K`).
@@ -36,7 +36,6 @@ fn grow_params(p: &GbdtParams) -> GrowParams {
             cat_smooth: p.cat_smooth,
             cat_l2: p.cat_l2,
             min_data_per_group: p.min_data_per_group as i64,
-            counts_from_hessian: p.counts_from_hessian,
         },
     }
 }
@@ -115,6 +114,7 @@ pub(crate) fn fit(
     let gp = grow_params(p);
     let (mut grad, mut hess) = (vec![0.0; n * k], vec![0.0; n * k]);
     let mut quantized = Vec::new();
+    let mut bufs = GrowBuffers::new(&data);
     let bagging = p.bagging_freq > 0 && p.bagging_fraction < 1.0;
     let mut bag: Vec<u32> = (0..n as u32).collect();
     let mut in_bag = vec![true; n];
@@ -143,7 +143,7 @@ pub(crate) fn fit(
                 used: &used,
                 params: &gp,
             };
-            let grown = grower.grow(&bag);
+            let grown = grower.grow(&bag, &mut bufs);
             let mut tree = grown.tree;
             if tree.n_nodes() == 0 {
                 // LightGBM: a tree without a split adds nothing.
@@ -184,15 +184,18 @@ pub(crate) fn fit(
             break; // no leaf meets the split requirements any more
         }
         trees.extend(round_trees);
-        let train_loss = objective::loss(loss, y, &scores);
         let valid_loss = valid
             .zip(valid_scores.as_ref())
             .map(|((_, vy), vs)| objective::loss(loss, vy, vs));
         on_iteration(Iteration {
             iteration: round,
             n_trees: trees.len(),
-            train_loss,
             valid_loss,
+            train: TrainScores {
+                loss,
+                y,
+                scores: &scores,
+            },
         });
         if let (Some(patience), Some(vl)) = (p.early_stopping_rounds, valid_loss) {
             match best {

@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::binning::{BinMapper, BinnedData};
-use super::histogram::{self, GradPair, Scales, Stats};
+use super::histogram::{self, GradPair, HistPool, Scales, Stats};
 use super::split::{self, Rule, Split, SplitParams};
 use super::tree::Tree;
 
@@ -37,10 +37,26 @@ struct Leaf {
     output: f64,
     /// Which node points at this leaf, and on which side.
     parent: Option<(usize, bool)>,
-    hist: Option<Vec<Stats>>,
+    hist: Option<Vec<GradPair>>,
     best: Option<Split>,
     /// Features with a valid split here; children search only these (as LightGBM does).
     splittable: Vec<bool>,
+}
+
+/// Buffers reused from tree to tree: histograms and the partition's scratch rows.
+#[derive(Debug, Default)]
+pub(crate) struct GrowBuffers {
+    pub pool: HistPool,
+    scratch: Vec<u32>,
+}
+
+impl GrowBuffers {
+    pub(crate) fn new(data: &BinnedData) -> GrowBuffers {
+        GrowBuffers {
+            pool: HistPool::new(data.total_bins()),
+            scratch: Vec::new(),
+        }
+    }
 }
 
 /// Shared inputs of one tree's growth.
@@ -63,7 +79,7 @@ impl Grower<'_> {
     /// which features had any valid split.
     fn best_split(
         &self,
-        hist: &[Stats],
+        hist: &[GradPair],
         sum: Stats,
         search: &[bool],
     ) -> (Option<Split>, Vec<bool>) {
@@ -99,14 +115,32 @@ impl Grower<'_> {
         (best, splittable)
     }
 
-    fn build_hist(&self, rows: &[u32], features: &[bool]) -> Vec<Stats> {
-        let mut h = vec![Stats::default(); self.data.total_bins()];
-        histogram::build(self.data, rows, self.grads, features, &mut h);
+    fn build_hist(&self, rows: &[u32], features: &[bool], pool: &mut HistPool) -> Vec<GradPair> {
+        let mut h = pool.take();
+        histogram::build(self.data, rows, self.grads, features, &mut h, pool);
         h
     }
 
+    /// Searches a leaf that may split; it keeps its histogram only when a split was found.
+    fn search_leaf(
+        &self,
+        leaf: &mut Leaf,
+        hist: Vec<GradPair>,
+        search: &[bool],
+        pool: &mut HistPool,
+    ) {
+        let (best, splittable) = self.best_split(&hist, leaf.sum, search);
+        if best.is_some() {
+            leaf.hist = Some(hist);
+        } else {
+            pool.give(hist);
+        }
+        leaf.best = best;
+        leaf.splittable = splittable;
+    }
+
     /// Grows a tree on `bag` (sorted training row indices).
-    pub(crate) fn grow(&self, bag: &[u32]) -> Grown {
+    pub(crate) fn grow(&self, bag: &[u32], bufs: &mut GrowBuffers) -> Grown {
         let mut rows = bag.to_vec();
         let mut leaves = vec![Leaf {
             start: 0,
@@ -120,17 +154,17 @@ impl Grower<'_> {
             splittable: Vec::new(),
         }];
         if self.can_split(&leaves[0]) {
-            let hist = self.build_hist(&rows, self.used);
-            let (best, splittable) = self.best_split(&hist, leaves[0].sum, self.used);
-            leaves[0].hist = best.is_some().then_some(hist);
-            leaves[0].best = best;
-            leaves[0].splittable = splittable;
+            let hist = self.build_hist(&rows, self.used, &mut bufs.pool);
+            self.search_leaf(&mut leaves[0], hist, self.used, &mut bufs.pool);
         }
         let mut tree = Tree::single_leaf(0.0, rows.len() as u64);
         let mut rules = Vec::new();
         while leaves.len() < self.params.num_leaves {
             let Some(li) = pick_leaf(&leaves) else { break };
-            self.split_leaf(li, &mut leaves, &mut rows, &mut tree, &mut rules);
+            self.split_leaf(li, &mut leaves, &mut rows, &mut tree, &mut rules, bufs);
+        }
+        for h in leaves.iter_mut().filter_map(|l| l.hist.take()) {
+            bufs.pool.give(h);
         }
         tree.leaf_value = leaves.iter().map(|l| l.output).collect();
         tree.leaf_count = leaves.iter().map(|l| l.sum.n as u64).collect();
@@ -150,22 +184,27 @@ impl Grower<'_> {
         rows: &mut [u32],
         tree: &mut Tree,
         rules: &mut Vec<Rule>,
+        bufs: &mut GrowBuffers,
     ) {
         let leaf = &mut leaves[li];
-        let (Some(split), Some(mut hist)) = (leaf.best.take(), leaf.hist.take()) else {
+        let (Some(mut split), Some(mut hist)) = (leaf.best.take(), leaf.hist.take()) else {
             return;
         };
         let mapper = &self.data.mappers[split.feature];
         let (start, end, depth) = (leaf.start, leaf.end, leaf.depth);
         let search = std::mem::take(&mut leaf.splittable);
-        let mid = start
-            + partition(
-                &mut rows[start..end],
-                self.data.column(split.feature),
-                &split.rule,
-                mapper.nan_bin(),
-            );
-        debug_assert_eq!((mid - start) as i64, split.left.n);
+        let goes_left: [bool; 256] =
+            std::array::from_fn(|b| split.rule.goes_left(b as u8, mapper.nan_bin()));
+        let n_left = partition(
+            &mut rows[start..end],
+            &mut bufs.scratch,
+            self.data.column(split.feature),
+            &goes_left,
+        );
+        let mid = start + n_left;
+        // The scan estimated the sides' row counts; now they are known.
+        split.left.n = n_left as i64;
+        split.right.n = (end - mid) as i64;
         let node = push_node(tree, mapper, &split, leaf.sum.n as u64);
         rules.push(split.rule);
         if let Some((p, is_left)) = leaf.parent {
@@ -196,6 +235,7 @@ impl Grower<'_> {
             self.can_split(&leaves[right_li]),
         );
         if !ok_l && !ok_r {
+            bufs.pool.give(hist);
             return;
         }
         // Build the smaller child; the larger one is parent minus smaller.
@@ -204,14 +244,14 @@ impl Grower<'_> {
         } else {
             (right_li, li)
         };
-        let small_hist = self.build_hist(&rows[leaves[small].start..leaves[small].end], &search);
+        let small_rows = &rows[leaves[small].start..leaves[small].end];
+        let small_hist = self.build_hist(small_rows, &search, &mut bufs.pool);
         histogram::subtract(&mut hist, &small_hist, &self.data.offsets, &search);
         for (l, h) in [(small, small_hist), (large, hist)] {
             if self.can_split(&leaves[l]) {
-                let (best, splittable) = self.best_split(&h, leaves[l].sum, &search);
-                leaves[l].hist = best.is_some().then_some(h);
-                leaves[l].best = best;
-                leaves[l].splittable = splittable;
+                self.search_leaf(&mut leaves[l], h, &search, &mut bufs.pool);
+            } else {
+                bufs.pool.give(h);
             }
         }
     }
@@ -234,21 +274,61 @@ fn pick_leaf(leaves: &[Leaf]) -> Option<usize> {
     pick.map(|(i, _)| i)
 }
 
-/// Stable in-place partition of a leaf's rows; returns the number sent left.
-fn partition(rows: &mut [u32], col: &[u8], rule: &Rule, nan_bin: Option<usize>) -> usize {
-    let mut right = Vec::new();
-    let mut w = 0;
-    for i in 0..rows.len() {
-        let r = rows[i];
-        if rule.goes_left(col[r as usize], nan_bin) {
-            rows[w] = r;
-            w += 1;
-        } else {
-            right.push(r);
-        }
+/// Rows per block of a parallel partition.
+const PARTITION_BLOCK: usize = 1 << 14;
+
+/// Stable in-place partition of a leaf's rows by their bin in `col`; returns the number sent
+/// left. Blocks of rows are split on separate threads (branch-free), then copied back in order.
+fn partition(
+    rows: &mut [u32],
+    scratch: &mut Vec<u32>,
+    col: &[u8],
+    goes_left: &[bool; 256],
+) -> usize {
+    let n = rows.len();
+    if scratch.len() < n {
+        scratch.resize(n, 0);
     }
-    rows[w..].copy_from_slice(&right);
-    w
+    let scratch = &mut scratch[..n];
+    // Lefts fill a block's front in order, rights its back in reverse order.
+    let split_block = |(src, dst): (&[u32], &mut [u32])| -> usize {
+        let (mut l, mut r) = (0, dst.len());
+        for &row in src {
+            let left = usize::from(goes_left[col[row as usize] as usize]);
+            dst[l] = row;
+            dst[r - 1] = row;
+            l += left;
+            r -= 1 - left;
+        }
+        l
+    };
+    let n_lefts: Vec<usize> = if n >= 2 * PARTITION_BLOCK {
+        rows.par_chunks(PARTITION_BLOCK)
+            .zip(scratch.par_chunks_mut(PARTITION_BLOCK))
+            .map(split_block)
+            .collect()
+    } else {
+        vec![split_block((rows, scratch))]
+    };
+    let block = if n >= 2 * PARTITION_BLOCK {
+        PARTITION_BLOCK
+    } else {
+        n.max(1)
+    };
+    let total_left: usize = n_lefts.iter().sum();
+    let (mut l, mut r) = (0, total_left);
+    for (src, &nl) in scratch.chunks(block).zip(&n_lefts) {
+        rows[l..l + nl].copy_from_slice(&src[..nl]);
+        l += nl;
+        for (d, s) in rows[r..r + src.len() - nl]
+            .iter_mut()
+            .zip(src[nl..].iter().rev())
+        {
+            *d = *s;
+        }
+        r += src.len() - nl;
+    }
+    total_left
 }
 
 /// Adds the split as a raw-value node (threshold or category bitset).

@@ -12,12 +12,67 @@ use super::binning::{BinnedData, row_stride};
 /// Leaves with fewer rows build their histogram on one thread.
 pub(crate) const PARALLEL_MIN_ROWS: usize = 4096;
 
-/// Sums of gradient, hessian (fixed point) and row count.
+/// One row's gradient and hessian, or a sum of them, in fixed point: a histogram entry.
+/// 16-byte aligned so one entry is one vector add.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, align(16))]
+pub(crate) struct GradPair {
+    pub g: i64,
+    pub h: i64,
+}
+
+impl Add for GradPair {
+    type Output = GradPair;
+    #[inline]
+    fn add(self, o: GradPair) -> GradPair {
+        GradPair {
+            g: self.g + o.g,
+            h: self.h + o.h,
+        }
+    }
+}
+
+impl Sub for GradPair {
+    type Output = GradPair;
+    #[inline]
+    fn sub(self, o: GradPair) -> GradPair {
+        GradPair {
+            g: self.g - o.g,
+            h: self.h - o.h,
+        }
+    }
+}
+
+impl AddAssign for GradPair {
+    #[inline]
+    fn add_assign(&mut self, o: GradPair) {
+        *self = *self + o;
+    }
+}
+
+impl SubAssign for GradPair {
+    #[inline]
+    fn sub_assign(&mut self, o: GradPair) {
+        *self = *self - o;
+    }
+}
+
+/// Sums of gradient, hessian (fixed point) and row count of a leaf or one side of a split.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Stats {
     pub g: i64,
     pub h: i64,
     pub n: i64,
+}
+
+impl Stats {
+    pub(crate) fn new(sum: GradPair, n: i64) -> Stats {
+        Stats {
+            g: sum.g,
+            h: sum.h,
+            n,
+        }
+    }
 }
 
 impl Add for Stats {
@@ -52,13 +107,6 @@ impl SubAssign for Stats {
     fn sub_assign(&mut self, o: Stats) {
         *self = *self - o;
     }
-}
-
-/// One row's gradient and hessian in fixed point.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct GradPair {
-    pub g: i64,
-    pub h: i64,
 }
 
 /// Converts fixed-point sums back to reals: `real = int as f64 * inv`.
@@ -121,23 +169,45 @@ pub(crate) fn quantize(grad: &[f64], hess: &[f64], out: &mut Vec<GradPair>) -> S
 
 /// Sum of the given rows' statistics.
 pub(crate) fn sum_rows(rows: &[u32], grads: &[GradPair]) -> Stats {
-    let mut s = Stats::default();
-    for &r in rows {
-        let p = grads[r as usize];
-        s += Stats {
-            g: p.g,
-            h: p.h,
-            n: 1,
-        };
+    let sum = rows
+        .iter()
+        .fold(GradPair::default(), |s, &r| s + grads[r as usize]);
+    Stats::new(sum, rows.len() as i64)
+}
+
+/// Reusable histogram buffers of one length (a tree keeps a histogram per open leaf).
+#[derive(Debug, Default)]
+pub(crate) struct HistPool {
+    len: usize,
+    free: Vec<Vec<GradPair>>,
+}
+
+impl HistPool {
+    pub(crate) fn new(len: usize) -> HistPool {
+        HistPool {
+            len,
+            free: Vec::new(),
+        }
     }
-    s
+
+    /// A buffer of the pool's length; its contents are unspecified.
+    pub(crate) fn take(&mut self) -> Vec<GradPair> {
+        self.free
+            .pop()
+            .unwrap_or_else(|| vec![GradPair::default(); self.len])
+    }
+
+    pub(crate) fn give(&mut self, hist: Vec<GradPair>) {
+        debug_assert_eq!(hist.len(), self.len);
+        self.free.push(hist);
+    }
 }
 
 /// Splits a full histogram into one mutable slice per feature.
 pub(crate) fn feature_slices<'a>(
-    mut hist: &'a mut [Stats],
+    mut hist: &'a mut [GradPair],
     offsets: &[usize],
-) -> Vec<&'a mut [Stats]> {
+) -> Vec<&'a mut [GradPair]> {
     let mut out = Vec::with_capacity(offsets.len().saturating_sub(1));
     for w in offsets.windows(2) {
         let (head, tail) = hist.split_at_mut(w[1] - w[0]);
@@ -147,62 +217,60 @@ pub(crate) fn feature_slices<'a>(
     out
 }
 
-/// Builds the histogram of `rows` for the used features into `hist` (all features' bins;
-/// others may be filled too).
+/// Builds the histogram of `rows` (sorted) for the used features into `hist` (all features'
+/// bins; others may be filled too). `pool` lends per-thread buffers.
 pub(crate) fn build(
     data: &BinnedData,
     rows: &[u32],
     grads: &[GradPair],
     used: &[bool],
-    hist: &mut [Stats],
+    hist: &mut [GradPair],
+    pool: &mut HistPool,
 ) {
+    assert!(hist.len() >= data.total_bins(), "histogram too short");
     let n_used = used.iter().filter(|&&u| u).count();
     if 2 * n_used >= data.n_features() {
-        build_rows(data, rows, grads, hist);
+        build_rows(data, rows, grads, hist, pool);
     } else {
         build_columns(data, rows, grads, used, hist);
     }
 }
 
 /// Row-wise: one pass over the rows, each adding to every feature. Large leaves are cut into
-/// row blocks summed on separate threads; integer sums make the result independent of that.
-fn build_rows(data: &BinnedData, rows: &[u32], grads: &[GradPair], hist: &mut [Stats]) {
-    let acc = |h: &mut [Stats], r: &[u32]| {
-        h.fill(Stats::default());
-        accumulate_rows(h, &data.row_bins, &data.offsets, r, grads);
+/// one row block per thread, each summed into its own buffer; integer sums make the result
+/// independent of that.
+fn build_rows(
+    data: &BinnedData,
+    rows: &[u32],
+    grads: &[GradPair],
+    hist: &mut [GradPair],
+    pool: &mut HistPool,
+) {
+    let acc = |h: &mut [GradPair], r: &[u32]| {
+        h.fill(GradPair::default());
+        accumulate_rows(h, data, r, grads);
     };
     let blocks = rayon::current_num_threads().min(rows.len() / MIN_BLOCK_ROWS);
     if blocks <= 1 {
         acc(hist, rows);
         return;
     }
-    let len = hist.len();
-    let mut parts = rows.chunks(rows.len().div_ceil(blocks));
-    let first = parts.next().unwrap_or(&[]);
-    let rest: Vec<&[u32]> = parts.collect();
-    let (_, others) = rayon::join(
+    let chunk = rows.len().div_ceil(blocks);
+    let (first, rest) = rows.split_at(chunk);
+    let mut extra: Vec<Vec<GradPair>> = rest.chunks(chunk).map(|_| pool.take()).collect();
+    rayon::join(
         || acc(hist, first),
         || {
-            rest.into_par_iter()
-                .map(|r| {
-                    let mut h = vec![Stats::default(); len];
-                    acc(&mut h, r);
-                    h
-                })
-                .reduce_with(|mut a, b| {
-                    add_into(&mut a, &b);
-                    a
-                })
+            rest.par_chunks(chunk)
+                .zip(extra.par_iter_mut())
+                .for_each(|(r, h)| acc(h, r))
         },
     );
-    if let Some(o) = others {
-        add_into(hist, &o);
-    }
-}
-
-fn add_into(a: &mut [Stats], b: &[Stats]) {
-    for (x, y) in a.iter_mut().zip(b) {
-        *x += *y;
+    for e in extra {
+        for (x, y) in hist.iter_mut().zip(&e) {
+            *x += *y;
+        }
+        pool.give(e);
     }
 }
 
@@ -212,19 +280,29 @@ const MIN_BLOCK_ROWS: usize = PARALLEL_MIN_ROWS / 2;
 /// Rows gathered at a time by the row-wise kernel (their bins and gradients fit in L1).
 const GATHER: usize = 128;
 
-/// The row-wise kernel: `hist[offsets[f] + bin(row, f)] += (g, h, 1)` for every feature.
-/// Rows are first gathered into small contiguous buffers: the short gather loop keeps many
-/// cache misses in flight, the long add loop then runs on cached data.
-fn accumulate_rows(
-    hist: &mut [Stats],
-    row_bins: &[u8],
-    offsets: &[usize],
-    rows: &[u32],
-    grads: &[GradPair],
-) {
-    let nf = offsets.len() - 1;
-    let offsets = &offsets[..nf];
+/// The row-wise kernel: `hist[offsets[f] + bin(row, f)] += grad(row)` for every feature.
+/// Scattered rows are first gathered into small contiguous buffers: the short gather loop
+/// keeps many cache misses in flight, the long add loop then runs on cached data. A run of
+/// consecutive rows (the root) is read in place.
+fn accumulate_rows(hist: &mut [GradPair], data: &BinnedData, rows: &[u32], grads: &[GradPair]) {
+    let nf = data.n_features();
+    let offsets = &data.offsets[..nf];
     let stride = row_stride(nf);
+    let add_row = |hist: &mut [GradPair], row: &[u8], p: GradPair| {
+        for (&b, &o) in row.iter().zip(offsets) {
+            hist[o + b as usize] += p;
+        }
+    };
+    if let (Some(&first), Some(&last)) = (rows.first(), rows.last()) {
+        if (last - first) as usize + 1 == rows.len() {
+            let (first, last) = (first as usize, last as usize + 1);
+            let bins = &data.row_bins[first * stride..last * stride];
+            for (row, &p) in bins.chunks_exact(stride).zip(&grads[first..last]) {
+                add_row(hist, row, p);
+            }
+            return;
+        }
+    }
     let mut bins = vec![0u8; GATHER * stride];
     let mut ordered = [GradPair::default(); GATHER];
     for chunk in rows.chunks(GATHER) {
@@ -235,18 +313,15 @@ fn accumulate_rows(
         {
             let r = r as usize;
             *p = grads[r];
-            let src = &row_bins[r * stride..(r + 1) * stride];
+            let src = &data.row_bins[r * stride..(r + 1) * stride];
+            // word copies (a slice copy of unknown length would call memmove)
             for (d, s) in b.chunks_exact_mut(8).zip(src.chunks_exact(8)) {
-                d.copy_from_slice(s);
+                let w: [u8; 8] = s.try_into().expect("8-byte chunk");
+                d.copy_from_slice(&w);
             }
         }
-        for (row, p) in bins.chunks_exact(stride).zip(&ordered[..chunk.len()]) {
-            for (&b, &o) in row.iter().zip(offsets) {
-                let e = &mut hist[o + b as usize];
-                e.g += p.g;
-                e.h += p.h;
-                e.n += 1;
-            }
+        for (row, &p) in bins.chunks_exact(stride).zip(&ordered[..chunk.len()]) {
+            add_row(hist, row, p);
         }
     }
 }
@@ -257,12 +332,12 @@ fn build_columns(
     rows: &[u32],
     grads: &[GradPair],
     used: &[bool],
-    hist: &mut [Stats],
+    hist: &mut [GradPair],
 ) {
     let ordered: Vec<GradPair> = rows.iter().map(|&r| grads[r as usize]).collect();
-    let work = |(f, h): (usize, &mut [Stats])| {
+    let work = |(f, h): (usize, &mut [GradPair])| {
         if used[f] {
-            h.fill(Stats::default());
+            h.fill(GradPair::default());
             accumulate(h, data.column(f), rows, &ordered);
         }
     };
@@ -275,21 +350,18 @@ fn build_columns(
     }
 }
 
-/// The column kernel: `hist[bin(row)] += (g, h, 1)` for each row of the leaf.
-fn accumulate(hist: &mut [Stats], col: &[u8], rows: &[u32], ordered: &[GradPair]) {
-    for (&r, p) in rows.iter().zip(ordered) {
-        let e = &mut hist[col[r as usize] as usize];
-        e.g += p.g;
-        e.h += p.h;
-        e.n += 1;
+/// The column kernel: `hist[bin(row)] += grad(row)` for each row of the leaf.
+fn accumulate(hist: &mut [GradPair], col: &[u8], rows: &[u32], ordered: &[GradPair]) {
+    for (&r, &p) in rows.iter().zip(ordered) {
+        hist[col[r as usize] as usize] += p;
     }
 }
 
 /// Turns the parent's histogram into the sibling's, `parent -= child` (exact), for the
 /// features in `features`.
 pub(crate) fn subtract(
-    parent: &mut [Stats],
-    child: &[Stats],
+    parent: &mut [GradPair],
+    child: &[GradPair],
     offsets: &[usize],
     features: &[bool],
 ) {

@@ -62,7 +62,8 @@ pub struct GbdtParams {
     pub min_data_per_group: usize,
     /// Row counts checked against `min_data_in_leaf`, `min_data_per_group` and `cat_smooth`
     /// during the split search are estimated from hessians, `round(hess * n_leaf / H_leaf)`,
-    /// exactly as LightGBM does (same trees as LightGBM); `false` uses exact counts.
+    /// exactly as LightGBM does (same trees as LightGBM). Only `true` is supported: the
+    /// histograms hold gradient and hessian sums, not row counts (kept so older configs load).
     pub counts_from_hessian: bool,
     /// The loss minimised (regression only, besides `auto`).
     pub objective: Objective,
@@ -184,13 +185,29 @@ impl Default for GbdtParams {
 
 /// Reported after each boosting round.
 #[derive(Debug, Clone, Copy)]
-pub struct Iteration {
+pub struct Iteration<'a> {
     /// Round index, from 0.
     pub iteration: usize,
     /// Trees in the model so far.
     pub n_trees: usize,
-    pub train_loss: f64,
     pub valid_loss: Option<f64>,
+    train: TrainScores<'a>,
+}
+
+/// What the training loss is computed from, on demand.
+#[derive(Debug, Clone, Copy)]
+struct TrainScores<'a> {
+    loss: objective::Loss,
+    y: &'a [f64],
+    scores: &'a [f64],
+}
+
+impl Iteration<'_> {
+    /// The objective's mean loss on the training rows after this round (a pass over them,
+    /// so only computed when asked).
+    pub fn train_loss(&self) -> f64 {
+        objective::loss(self.train.loss, self.train.y, self.train.scores)
+    }
 }
 
 /// What [`GbdtModel::feature_importance`] measures.

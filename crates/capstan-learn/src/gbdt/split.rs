@@ -2,7 +2,7 @@
 //! categorical rules.
 
 use super::binning::BinMapper;
-use super::histogram::{Scales, Stats};
+use super::histogram::{GradPair, Scales, Stats};
 
 /// Regularisation and constraints of the split search.
 #[derive(Debug, Clone, Copy)]
@@ -16,8 +16,6 @@ pub(crate) struct SplitParams {
     pub cat_smooth: f64,
     pub cat_l2: f64,
     pub min_data_per_group: i64,
-    /// Estimate row counts in the scan as `round(hess * n / H)` (LightGBM); else exact.
-    pub counts_from_hessian: bool,
 }
 
 /// How rows are sent left, in bin space.
@@ -55,7 +53,8 @@ impl Rule {
 /// A candidate split of a leaf.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Split {
-    /// Gain over not splitting, minus `min_gain_to_split`; always > 0.
+    /// Gain over not splitting, minus `min_gain_to_split`; always > 0. The sides' row counts
+    /// are estimates (as the scan saw them) until the leaf's rows are partitioned.
     pub gain: f64,
     pub feature: usize,
     pub rule: Rule,
@@ -121,16 +120,14 @@ fn consider(
 pub(crate) fn best_split(
     feature: usize,
     mapper: &BinMapper,
-    hist: &[Stats],
+    hist: &[GradPair],
     parent: Stats,
     sc: Scales,
     p: &SplitParams,
 ) -> Option<Split> {
     let bins = Bins {
         hist,
-        count_factor: p
-            .counts_from_hessian
-            .then(|| parent.n as f64 / sc.h(&parent)),
+        count_factor: parent.n as f64 / sc.h(&parent),
         h_inv: sc.h_inv,
     };
     let gain_shift = leaf_gain(sc.g(&parent), sc.h(&parent), p.l1, p.l2);
@@ -156,15 +153,14 @@ pub(crate) fn best_split(
         }
     }?;
     let mut best = best;
-    if p.counts_from_hessian {
-        // the scan saw estimated counts; the children get exact ones
-        let nan_bin = mapper.nan_bin();
-        best.left = hist
-            .iter()
-            .enumerate()
-            .filter(|(b, _)| best.rule.goes_left(*b as u8, nan_bin))
-            .fold(Stats::default(), |a, (_, s)| a + *s);
-    }
+    // Exact sums of the left side (the scan may have summed fewer bins than go left).
+    let nan_bin = mapper.nan_bin();
+    let left = hist
+        .iter()
+        .enumerate()
+        .filter(|(b, _)| best.rule.goes_left(*b as u8, nan_bin))
+        .fold(GradPair::default(), |a, (_, s)| a + *s);
+    best.left = Stats::new(left, best.left.n);
     let right = parent - best.left;
     Some(Split {
         gain: best.gain - min_gain_shift,
@@ -177,12 +173,12 @@ pub(crate) fn best_split(
     })
 }
 
-/// A feature's histogram as the scan sees it: exact counts, or counts estimated from the
-/// hessians as LightGBM does (`round(hess * n_leaf / H_leaf)`).
+/// A feature's histogram as the scan sees it: row counts estimated from the hessians as
+/// LightGBM does (`round(hess * n_leaf / H_leaf)`).
 #[derive(Clone, Copy)]
 struct Bins<'a> {
-    hist: &'a [Stats],
-    count_factor: Option<f64>,
+    hist: &'a [GradPair],
+    count_factor: f64,
     h_inv: f64,
 }
 
@@ -194,13 +190,10 @@ impl Bins<'_> {
     #[inline]
     fn at(&self, t: usize) -> Stats {
         let s = self.hist[t];
-        match self.count_factor {
-            Some(f) => Stats {
-                n: (s.h as f64 * self.h_inv * f + 0.5) as i64,
-                ..s
-            },
-            None => s,
-        }
+        Stats::new(
+            s,
+            (s.h as f64 * self.h_inv * self.count_factor + 0.5) as i64,
+        )
     }
 }
 
@@ -311,7 +304,7 @@ fn sorted_scan(
     let mut order: Vec<usize> = (0..cats.len())
         .filter(|&t| cats.at(t).n as f64 >= p.cat_smooth)
         .collect();
-    order.sort_by(|&a, &b| ctr(&cats.hist[a]).total_cmp(&ctr(&cats.hist[b])));
+    order.sort_by(|&a, &b| ctr(&cats.at(a)).total_cmp(&ctr(&cats.at(b))));
     let used = order.len();
     let max_num_cat = p.max_cat_threshold.min(used.div_ceil(2));
     let l2 = p.l2 + p.cat_l2;

@@ -77,6 +77,12 @@ pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> 
             format!("must be in 2..=255, found {}", p.max_bins),
         ));
     }
+    if !p.counts_from_hessian {
+        return Err(param(
+            "counts_from_hessian",
+            "only `true` is supported (histograms keep no row counts)".into(),
+        ));
+    }
     fraction("feature_fraction", p.feature_fraction)?;
     fraction("bagging_fraction", p.bagging_fraction)?;
     at_least("min_data_in_bin", p.min_data_in_bin, 1)?;
