@@ -3,6 +3,8 @@
 use capstan_frame::{FeatureKind, Matrix};
 use rayon::prelude::*;
 
+use super::histogram::{FeatureHist, GradPair};
+
 use super::rng::{Rng, sample};
 
 /// Values with `|x| <= K_ZERO` count as zero, which always gets a bin of its own.
@@ -100,8 +102,6 @@ pub(crate) struct BinnedData {
     /// The same bins row-major, `row_bins[row * row_stride + f]` (for row-wise histograms);
     /// the padding bytes are zero.
     pub row_bins: Vec<u8>,
-    /// Feature `f`'s histogram entries are `offsets[f]..offsets[f + 1]`.
-    pub offsets: Vec<usize>,
 }
 
 impl BinnedData {
@@ -154,17 +154,11 @@ impl BinnedData {
                     }
                 });
         }
-        let mut offsets = Vec::with_capacity(mappers.len() + 1);
-        offsets.push(0);
-        for m in &mappers {
-            offsets.push(offsets[offsets.len() - 1] + m.n_bins());
-        }
         BinnedData {
             n_rows,
             mappers,
             bins,
             row_bins,
-            offsets,
         }
     }
 
@@ -176,10 +170,19 @@ impl BinnedData {
         &self.bins[f * self.n_rows..(f + 1) * self.n_rows]
     }
 
+    /// Bins over all features.
     pub(crate) fn total_bins(&self) -> usize {
-        self.offsets[self.offsets.len() - 1]
+        self.mappers.iter().map(BinMapper::n_bins).sum()
+    }
+
+    /// Feature `f`'s bins in its histogram block.
+    pub(crate) fn feature_hist<'a>(&self, hist: &'a [FeatureHist], f: usize) -> &'a [GradPair] {
+        &hist[f][..self.mappers[f].n_bins()]
     }
 }
+
+/// Histogram entries per feature (every `u8` bin).
+pub(crate) const HIST_BLOCK: usize = 256;
 
 /// Rows per parallel block when binning.
 const ROW_BLOCK: usize = 4096;

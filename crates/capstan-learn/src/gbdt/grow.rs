@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::binning::{BinMapper, BinnedData};
-use super::histogram::{self, GradPair, HistPool, Scales, Stats};
+use super::histogram::{self, FeatureHist, GradPair, HistPool, Scales, Stats};
 use super::split::{self, Rule, Split, SplitParams};
 use super::tree::Tree;
 
@@ -37,7 +37,7 @@ struct Leaf {
     output: f64,
     /// Which node points at this leaf, and on which side.
     parent: Option<(usize, bool)>,
-    hist: Option<Vec<GradPair>>,
+    hist: Option<Vec<FeatureHist>>,
     best: Option<Split>,
     /// Features with a valid split here; children search only these (as LightGBM does).
     splittable: Vec<bool>,
@@ -53,7 +53,7 @@ pub(crate) struct GrowBuffers {
 impl GrowBuffers {
     pub(crate) fn new(data: &BinnedData) -> GrowBuffers {
         GrowBuffers {
-            pool: HistPool::new(data.total_bins()),
+            pool: HistPool::new(data.n_features()),
             scratch: Vec::new(),
         }
     }
@@ -79,16 +79,15 @@ impl Grower<'_> {
     /// which features had any valid split.
     fn best_split(
         &self,
-        hist: &[GradPair],
+        hist: &[FeatureHist],
         sum: Stats,
         search: &[bool],
     ) -> (Option<Split>, Vec<bool>) {
-        let offsets = &self.data.offsets;
         let search_one = |f: usize| {
             if !search[f] {
                 return None;
             }
-            let h = &hist[offsets[f]..offsets[f + 1]];
+            let h = self.data.feature_hist(hist, f);
             split::best_split(
                 f,
                 &self.data.mappers[f],
@@ -115,7 +114,7 @@ impl Grower<'_> {
         (best, splittable)
     }
 
-    fn build_hist(&self, rows: &[u32], features: &[bool], pool: &mut HistPool) -> Vec<GradPair> {
+    fn build_hist(&self, rows: &[u32], features: &[bool], pool: &mut HistPool) -> Vec<FeatureHist> {
         let mut h = pool.take();
         histogram::build(self.data, rows, self.grads, features, &mut h, pool);
         h
@@ -125,7 +124,7 @@ impl Grower<'_> {
     fn search_leaf(
         &self,
         leaf: &mut Leaf,
-        hist: Vec<GradPair>,
+        hist: Vec<FeatureHist>,
         search: &[bool],
         pool: &mut HistPool,
     ) {
@@ -246,7 +245,7 @@ impl Grower<'_> {
         };
         let small_rows = &rows[leaves[small].start..leaves[small].end];
         let small_hist = self.build_hist(small_rows, &search, &mut bufs.pool);
-        histogram::subtract(&mut hist, &small_hist, &self.data.offsets, &search);
+        histogram::subtract(&mut hist, &small_hist, self.data, &search);
         for (l, h) in [(small, small_hist), (large, hist)] {
             if self.can_split(&leaves[l]) {
                 self.search_leaf(&mut leaves[l], h, &search, &mut bufs.pool);

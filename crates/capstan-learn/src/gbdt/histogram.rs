@@ -7,7 +7,7 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
 
 use rayon::prelude::*;
 
-use super::binning::{BinnedData, row_stride};
+use super::binning::{BinnedData, HIST_BLOCK, row_stride};
 
 /// Leaves with fewer rows build their histogram on one thread.
 pub(crate) const PARALLEL_MIN_ROWS: usize = 4096;
@@ -175,11 +175,15 @@ pub(crate) fn sum_rows(rows: &[u32], grads: &[GradPair]) -> Stats {
     Stats::new(sum, rows.len() as i64)
 }
 
-/// Reusable histogram buffers of one length (a tree keeps a histogram per open leaf).
+/// One feature's histogram: any `u8` bin indexes it without a bounds check; entries past the
+/// feature's bin count are unused.
+pub(crate) type FeatureHist = [GradPair; HIST_BLOCK];
+
+/// Reusable histograms of one feature count (a tree keeps a histogram per open leaf).
 #[derive(Debug, Default)]
 pub(crate) struct HistPool {
     len: usize,
-    free: Vec<Vec<GradPair>>,
+    free: Vec<Vec<FeatureHist>>,
 }
 
 impl HistPool {
@@ -190,31 +194,17 @@ impl HistPool {
         }
     }
 
-    /// A buffer of the pool's length; its contents are unspecified.
-    pub(crate) fn take(&mut self) -> Vec<GradPair> {
+    /// A histogram of the pool's feature count; its contents are unspecified.
+    pub(crate) fn take(&mut self) -> Vec<FeatureHist> {
         self.free
             .pop()
-            .unwrap_or_else(|| vec![GradPair::default(); self.len])
+            .unwrap_or_else(|| vec![[GradPair::default(); HIST_BLOCK]; self.len])
     }
 
-    pub(crate) fn give(&mut self, hist: Vec<GradPair>) {
+    pub(crate) fn give(&mut self, hist: Vec<FeatureHist>) {
         debug_assert_eq!(hist.len(), self.len);
         self.free.push(hist);
     }
-}
-
-/// Splits a full histogram into one mutable slice per feature.
-pub(crate) fn feature_slices<'a>(
-    mut hist: &'a mut [GradPair],
-    offsets: &[usize],
-) -> Vec<&'a mut [GradPair]> {
-    let mut out = Vec::with_capacity(offsets.len().saturating_sub(1));
-    for w in offsets.windows(2) {
-        let (head, tail) = hist.split_at_mut(w[1] - w[0]);
-        out.push(head);
-        hist = tail;
-    }
-    out
 }
 
 /// Builds the histogram of `rows` (sorted) for the used features into `hist` (all features'
@@ -224,10 +214,10 @@ pub(crate) fn build(
     rows: &[u32],
     grads: &[GradPair],
     used: &[bool],
-    hist: &mut [GradPair],
+    hist: &mut [FeatureHist],
     pool: &mut HistPool,
 ) {
-    assert!(hist.len() >= data.total_bins(), "histogram too short");
+    assert_eq!(hist.len(), data.n_features(), "histogram length");
     let n_used = used.iter().filter(|&&u| u).count();
     if 2 * n_used >= data.n_features() {
         build_rows(data, rows, grads, hist, pool);
@@ -243,11 +233,11 @@ fn build_rows(
     data: &BinnedData,
     rows: &[u32],
     grads: &[GradPair],
-    hist: &mut [GradPair],
+    hist: &mut [FeatureHist],
     pool: &mut HistPool,
 ) {
-    let acc = |h: &mut [GradPair], r: &[u32]| {
-        h.fill(GradPair::default());
+    let acc = |h: &mut [FeatureHist], r: &[u32]| {
+        h.fill([GradPair::default(); HIST_BLOCK]);
         accumulate_rows(h, data, r, grads);
     };
     let blocks = rayon::current_num_threads().min(rows.len() / MIN_BLOCK_ROWS);
@@ -257,7 +247,7 @@ fn build_rows(
     }
     let chunk = rows.len().div_ceil(blocks);
     let (first, rest) = rows.split_at(chunk);
-    let mut extra: Vec<Vec<GradPair>> = rest.chunks(chunk).map(|_| pool.take()).collect();
+    let mut extra: Vec<Vec<FeatureHist>> = rest.chunks(chunk).map(|_| pool.take()).collect();
     rayon::join(
         || acc(hist, first),
         || {
@@ -267,7 +257,7 @@ fn build_rows(
         },
     );
     for e in extra {
-        for (x, y) in hist.iter_mut().zip(&e) {
+        for (x, y) in hist.iter_mut().flatten().zip(e.iter().flatten()) {
             *x += *y;
         }
         pool.give(e);
@@ -280,17 +270,16 @@ const MIN_BLOCK_ROWS: usize = PARALLEL_MIN_ROWS / 2;
 /// Rows gathered at a time by the row-wise kernel (their bins and gradients fit in L1).
 const GATHER: usize = 128;
 
-/// The row-wise kernel: `hist[offsets[f] + bin(row, f)] += grad(row)` for every feature.
+/// The row-wise kernel: `hist[f][bin(row, f)] += grad(row)` for every feature.
 /// Scattered rows are first gathered into small contiguous buffers: the short gather loop
 /// keeps many cache misses in flight, the long add loop then runs on cached data. A run of
 /// consecutive rows (the root) is read in place.
-fn accumulate_rows(hist: &mut [GradPair], data: &BinnedData, rows: &[u32], grads: &[GradPair]) {
-    let nf = data.n_features();
-    let offsets = &data.offsets[..nf];
-    let stride = row_stride(nf);
-    let add_row = |hist: &mut [GradPair], row: &[u8], p: GradPair| {
-        for (&b, &o) in row.iter().zip(offsets) {
-            hist[o + b as usize] += p;
+fn accumulate_rows(hist: &mut [FeatureHist], data: &BinnedData, rows: &[u32], grads: &[GradPair]) {
+    let stride = row_stride(data.n_features());
+    // A u8 bin always indexes a 256-entry block: no bounds checks in the hot loop.
+    let mut add_row = |row: &[u8], p: GradPair| {
+        for (h, &b) in hist.iter_mut().zip(row) {
+            h[b as usize] += p;
         }
     };
     if let (Some(&first), Some(&last)) = (rows.first(), rows.last()) {
@@ -298,7 +287,7 @@ fn accumulate_rows(hist: &mut [GradPair], data: &BinnedData, rows: &[u32], grads
             let (first, last) = (first as usize, last as usize + 1);
             let bins = &data.row_bins[first * stride..last * stride];
             for (row, &p) in bins.chunks_exact(stride).zip(&grads[first..last]) {
-                add_row(hist, row, p);
+                add_row(row, p);
             }
             return;
         }
@@ -321,7 +310,7 @@ fn accumulate_rows(hist: &mut [GradPair], data: &BinnedData, rows: &[u32], grads
             }
         }
         for (row, &p) in bins.chunks_exact(stride).zip(&ordered[..chunk.len()]) {
-            add_row(hist, row, p);
+            add_row(row, p);
         }
     }
 }
@@ -332,26 +321,25 @@ fn build_columns(
     rows: &[u32],
     grads: &[GradPair],
     used: &[bool],
-    hist: &mut [GradPair],
+    hist: &mut [FeatureHist],
 ) {
     let ordered: Vec<GradPair> = rows.iter().map(|&r| grads[r as usize]).collect();
-    let work = |(f, h): (usize, &mut [GradPair])| {
+    let work = |(f, h): (usize, &mut FeatureHist)| {
         if used[f] {
             h.fill(GradPair::default());
             accumulate(h, data.column(f), rows, &ordered);
         }
     };
-    let slices = feature_slices(hist, &data.offsets);
     // Threads only pay off for enough rows; the result is the same either way.
     if rows.len() >= PARALLEL_MIN_ROWS {
-        slices.into_par_iter().enumerate().for_each(work);
+        hist.par_iter_mut().enumerate().for_each(work);
     } else {
-        slices.into_iter().enumerate().for_each(work);
+        hist.iter_mut().enumerate().for_each(work);
     }
 }
 
 /// The column kernel: `hist[bin(row)] += grad(row)` for each row of the leaf.
-fn accumulate(hist: &mut [GradPair], col: &[u8], rows: &[u32], ordered: &[GradPair]) {
+fn accumulate(hist: &mut FeatureHist, col: &[u8], rows: &[u32], ordered: &[GradPair]) {
     for (&r, &p) in rows.iter().zip(ordered) {
         hist[col[r as usize] as usize] += p;
     }
@@ -360,16 +348,15 @@ fn accumulate(hist: &mut [GradPair], col: &[u8], rows: &[u32], ordered: &[GradPa
 /// Turns the parent's histogram into the sibling's, `parent -= child` (exact), for the
 /// features in `features`.
 pub(crate) fn subtract(
-    parent: &mut [GradPair],
-    child: &[GradPair],
-    offsets: &[usize],
+    parent: &mut [FeatureHist],
+    child: &[FeatureHist],
+    data: &BinnedData,
     features: &[bool],
 ) {
-    for (f, w) in offsets.windows(2).enumerate() {
-        if features[f] {
-            for (p, c) in parent[w[0]..w[1]].iter_mut().zip(&child[w[0]..w[1]]) {
-                *p -= *c;
-            }
+    for (f, _) in features.iter().enumerate().filter(|(_, u)| **u) {
+        let n = data.mappers[f].n_bins();
+        for (p, c) in parent[f][..n].iter_mut().zip(&child[f][..n]) {
+            *p -= *c;
         }
     }
 }

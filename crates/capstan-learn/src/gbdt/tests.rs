@@ -183,23 +183,29 @@ fn parent_histogram_is_exactly_left_plus_right() {
     // split on the bins of feature 0 (age)
     let col = data.column(0);
     let (left, right): (Vec<u32>, Vec<u32>) = rows.iter().partition(|&&r| col[r as usize] < 20);
-    let mut pool = HistPool::new(data.total_bins());
+    let mut pool = HistPool::new(data.n_features());
     let mut build = |rows: &[u32]| {
         let mut h = pool.take();
         histogram::build(&data, rows, &grads, &used, &mut h, &mut pool);
         h
     };
     let (parent, l, r) = (build(&rows), build(&left), build(&right));
-    for ((p, l), r) in parent.iter().zip(&l).zip(&r) {
+    for ((p, l), r) in parent
+        .iter()
+        .flatten()
+        .zip(l.iter().flatten())
+        .zip(r.iter().flatten())
+    {
         assert_eq!(*p, *l + *r);
     }
     let mut derived = parent.clone();
-    histogram::subtract(&mut derived, &l, &data.offsets, &used);
+    histogram::subtract(&mut derived, &l, &data, &used);
     assert_eq!(derived, r);
     // every feature's histogram sums to the leaf's totals
     let total = histogram::sum_rows(&rows, &grads);
-    for w in data.offsets.windows(2) {
-        let s = parent[w[0]..w[1]]
+    for f in 0..data.n_features() {
+        let s = data
+            .feature_hist(&parent, f)
             .iter()
             .fold(GradPair::default(), |a, b| a + *b);
         assert_eq!((s.g, s.h), (total.g, total.h));
