@@ -108,24 +108,21 @@ impl BinnedData {
     /// Finds each feature's bins (from a row sample when large) and bins every row.
     pub(crate) fn build(x: &Matrix, cfg: &BinConfig) -> Self {
         let n_rows = x.n_rows;
-        let sample: Option<Vec<usize>> = (n_rows > cfg.sample_cnt)
-            .then(|| sample(&mut Rng::stream(cfg.seed, 3), n_rows, cfg.sample_cnt));
+        let sample: Option<Vec<usize>> = (n_rows > cfg.sample_cnt).then(|| {
+            let mut rows = sample(&mut Rng::stream(cfg.seed, 3), n_rows, cfg.sample_cnt);
+            // in memory order: the mappers do not depend on the order of values
+            rows.sort_unstable();
+            rows
+        });
         let any_nan = nan_columns(x);
-        let mappers: Vec<BinMapper> = (0..x.n_cols)
+        let columns = sample_columns(x, sample.as_deref());
+        let mappers: Vec<BinMapper> = columns
             .into_par_iter()
-            .map(|f| {
-                let column = |rows: &mut dyn Iterator<Item = usize>| -> Vec<f64> {
-                    rows.map(|i| x.data[i * x.n_cols + f]).collect()
-                };
-                let values = match &sample {
-                    Some(s) => column(&mut s.iter().copied()),
-                    None => column(&mut (0..n_rows)),
-                };
-                match x.feature_kinds[f] {
-                    FeatureKind::Numeric => numeric_mapper(values, any_nan[f], cfg),
-                    FeatureKind::Categorical { n_categories } => {
-                        categorical_mapper(&values, n_categories as usize, cfg)
-                    }
+            .enumerate()
+            .map(|(f, values)| match x.feature_kinds[f] {
+                FeatureKind::Numeric => numeric_mapper(values, any_nan[f], cfg),
+                FeatureKind::Categorical { n_categories } => {
+                    categorical_mapper(&values, n_categories as usize, cfg)
                 }
             })
             .collect();
@@ -183,6 +180,22 @@ impl BinnedData {
 
 /// Histogram entries per feature (every `u8` bin).
 pub(crate) const HIST_BLOCK: usize = 256;
+
+/// The values of the sampled rows (all rows when `None`), column by column, in one pass.
+fn sample_columns(x: &Matrix, rows: Option<&[usize]>) -> Vec<Vec<f64>> {
+    let n = rows.map_or(x.n_rows, <[usize]>::len);
+    let mut columns = vec![Vec::with_capacity(n); x.n_cols];
+    let mut push = |i: usize| {
+        for (c, &v) in columns.iter_mut().zip(x.row(i)) {
+            c.push(v);
+        }
+    };
+    match rows {
+        Some(rows) => rows.iter().for_each(|&i| push(i)),
+        None => (0..x.n_rows).for_each(push),
+    }
+    columns
+}
 
 /// Rows per parallel block when binning.
 const ROW_BLOCK: usize = 4096;

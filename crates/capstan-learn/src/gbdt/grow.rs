@@ -76,12 +76,13 @@ impl Grower<'_> {
     }
 
     /// Best split over the features in `search` (ties go to the lower feature index), and
-    /// which features had any valid split.
+    /// which features had any valid split; features on several threads when `parallel`.
     fn best_split(
         &self,
         hist: &[FeatureHist],
         sum: Stats,
         search: &[bool],
+        parallel: bool,
     ) -> (Option<Split>, Vec<bool>) {
         let search_one = |f: usize| {
             if !search[f] {
@@ -98,7 +99,7 @@ impl Grower<'_> {
             )
         };
         let n_features = self.data.n_features();
-        let found: Vec<Option<Split>> = if self.data.total_bins() >= PARALLEL_MIN_BINS {
+        let found: Vec<Option<Split>> = if parallel && self.data.total_bins() >= PARALLEL_MIN_BINS {
             (0..n_features).into_par_iter().map(search_one).collect()
         } else {
             (0..n_features).map(search_one).collect()
@@ -120,15 +121,13 @@ impl Grower<'_> {
         h
     }
 
-    /// Searches a leaf that may split; it keeps its histogram only when a split was found.
-    fn search_leaf(
-        &self,
+    /// Records a leaf's search; the leaf keeps its histogram only when a split was found.
+    fn keep_search(
         leaf: &mut Leaf,
         hist: Vec<FeatureHist>,
-        search: &[bool],
+        (best, splittable): (Option<Split>, Vec<bool>),
         pool: &mut HistPool,
     ) {
-        let (best, splittable) = self.best_split(&hist, leaf.sum, search);
         if best.is_some() {
             leaf.hist = Some(hist);
         } else {
@@ -154,7 +153,8 @@ impl Grower<'_> {
         }];
         if self.can_split(&leaves[0]) {
             let hist = self.build_hist(&rows, self.used, &mut bufs.pool);
-            self.search_leaf(&mut leaves[0], hist, self.used, &mut bufs.pool);
+            let found = self.best_split(&hist, leaves[0].sum, self.used, true);
+            Self::keep_search(&mut leaves[0], hist, found, &mut bufs.pool);
         }
         let mut tree = Tree::single_leaf(0.0, rows.len() as u64);
         let mut rules = Vec::new();
@@ -246,11 +246,20 @@ impl Grower<'_> {
         let small_rows = &rows[leaves[small].start..leaves[small].end];
         let small_hist = self.build_hist(small_rows, &search, &mut bufs.pool);
         histogram::subtract(&mut hist, &small_hist, self.data, &search);
-        for (l, h) in [(small, small_hist), (large, hist)] {
-            if self.can_split(&leaves[l]) {
-                self.search_leaf(&mut leaves[l], h, &search, &mut bufs.pool);
-            } else {
-                bufs.pool.give(h);
+        // The children are searched at once, one per thread.
+        let (ok_small, ok_large) = (
+            self.can_split(&leaves[small]),
+            self.can_split(&leaves[large]),
+        );
+        let (sum_small, sum_large) = (leaves[small].sum, leaves[large].sum);
+        let (found_small, found_large) = rayon::join(
+            || ok_small.then(|| self.best_split(&small_hist, sum_small, &search, false)),
+            || ok_large.then(|| self.best_split(&hist, sum_large, &search, false)),
+        );
+        for (l, h, found) in [(small, small_hist, found_small), (large, hist, found_large)] {
+            match found {
+                Some(found) => Self::keep_search(&mut leaves[l], h, found, &mut bufs.pool),
+                None => bufs.pool.give(h),
             }
         }
     }

@@ -236,24 +236,32 @@ fn build_rows(
     hist: &mut [FeatureHist],
     pool: &mut HistPool,
 ) {
-    let acc = |h: &mut [FeatureHist], r: &[u32]| {
+    let acc = |h: &mut [FeatureHist], first_feature: usize, r: &[u32]| {
         h.fill([GradPair::default(); HIST_BLOCK]);
-        accumulate_rows(h, data, r, grads);
+        accumulate_rows(h, first_feature, data, r, grads);
     };
-    let blocks = rayon::current_num_threads().min(rows.len() / MIN_BLOCK_ROWS);
+    let threads = rayon::current_num_threads();
+    let blocks = threads.min(rows.len() / MIN_BLOCK_ROWS);
     if blocks <= 1 {
-        acc(hist, rows);
+        if threads > 1 && rows.len() >= MIN_SPLIT_ROWS {
+            // Too few rows for row blocks: two threads take half the features each.
+            let half = hist.len() / 2;
+            let (a, b) = hist.split_at_mut(half);
+            rayon::join(|| acc(a, 0, rows), || acc(b, half, rows));
+        } else {
+            acc(hist, 0, rows);
+        }
         return;
     }
     let chunk = rows.len().div_ceil(blocks);
     let (first, rest) = rows.split_at(chunk);
     let mut extra: Vec<Vec<FeatureHist>> = rest.chunks(chunk).map(|_| pool.take()).collect();
     rayon::join(
-        || acc(hist, first),
+        || acc(hist, 0, first),
         || {
             rest.par_chunks(chunk)
                 .zip(extra.par_iter_mut())
-                .for_each(|(r, h)| acc(h, r))
+                .for_each(|(r, h)| acc(h, 0, r))
         },
     );
     for e in extra {
@@ -267,18 +275,28 @@ fn build_rows(
 /// Fewest rows per parallel block of the row-wise build.
 const MIN_BLOCK_ROWS: usize = PARALLEL_MIN_ROWS / 2;
 
+/// Fewest rows for which two threads share a leaf's features.
+const MIN_SPLIT_ROWS: usize = 512;
+
 /// Rows gathered at a time by the row-wise kernel (their bins and gradients fit in L1).
 const GATHER: usize = 128;
 
-/// The row-wise kernel: `hist[f][bin(row, f)] += grad(row)` for every feature.
+/// The row-wise kernel: `hist[f][bin(row, first_feature + f)] += grad(row)` for the features
+/// that `hist` holds.
 /// Scattered rows are first gathered into small contiguous buffers: the short gather loop
 /// keeps many cache misses in flight, the long add loop then runs on cached data. A run of
 /// consecutive rows (the root) is read in place.
-fn accumulate_rows(hist: &mut [FeatureHist], data: &BinnedData, rows: &[u32], grads: &[GradPair]) {
+fn accumulate_rows(
+    hist: &mut [FeatureHist],
+    first_feature: usize,
+    data: &BinnedData,
+    rows: &[u32],
+    grads: &[GradPair],
+) {
     let stride = row_stride(data.n_features());
     // A u8 bin always indexes a 256-entry block: no bounds checks in the hot loop.
     let mut add_row = |row: &[u8], p: GradPair| {
-        for (h, &b) in hist.iter_mut().zip(row) {
+        for (h, &b) in hist.iter_mut().zip(&row[first_feature..]) {
             h[b as usize] += p;
         }
     };
