@@ -3,6 +3,7 @@
 use rayon::prelude::*;
 
 use super::binning::{BinMapper, BinnedData};
+use super::constraints::{Constraints, LeafLimits};
 use super::histogram::{self, GradPair, Scales, Stats};
 use super::split::{self, Rule, Split, SplitParams};
 use super::tree::Tree;
@@ -10,11 +11,12 @@ use super::tree::Tree;
 /// Split search runs on several threads from this many histogram bins.
 const PARALLEL_MIN_BINS: usize = 512;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct GrowParams {
     pub num_leaves: usize,
     pub max_depth: Option<usize>,
     pub split: SplitParams,
+    pub constraints: Constraints,
 }
 
 /// A grown tree with the training rows of each leaf.
@@ -41,6 +43,7 @@ struct Leaf {
     best: Option<Split>,
     /// Features with a valid split here; children search only these (as LightGBM does).
     splittable: Vec<bool>,
+    limits: LeafLimits,
 }
 
 /// Shared inputs of one tree's growth.
@@ -59,28 +62,32 @@ impl Grower<'_> {
         p.max_depth.is_none_or(|d| leaf.depth < d) && leaf.sum.n >= 2 * min_data
     }
 
-    /// Best split over the features in `search` (ties go to the lower feature index), and
-    /// which features had any valid split.
+    /// Best split of `leaf` over the features in `search` (ties go to the lower feature
+    /// index), and which features had any valid split.
     fn best_split(
         &self,
         hist: &[Stats],
-        sum: Stats,
+        leaf: &Leaf,
         search: &[bool],
     ) -> (Option<Split>, Vec<bool>) {
         let offsets = &self.data.offsets;
+        let constraints = &self.params.constraints;
         let search_one = |f: usize| {
             if !search[f] {
                 return None;
             }
             let h = &hist[offsets[f]..offsets[f + 1]];
-            split::best_split(
+            let mut s = split::best_split(
                 f,
                 &self.data.mappers[f],
                 h,
-                sum,
+                leaf.sum,
                 self.scales,
                 &self.params.split,
-            )
+                constraints.monotone(f, &leaf.limits),
+            )?;
+            constraints.penalize(&mut s, leaf.depth);
+            Some(s)
         };
         let n_features = self.data.n_features();
         let found: Vec<Option<Split>> = if self.data.total_bins() >= PARALLEL_MIN_BINS {
@@ -118,10 +125,15 @@ impl Grower<'_> {
             hist: None,
             best: None,
             splittable: Vec::new(),
+            limits: LeafLimits::default(),
         }];
         if self.can_split(&leaves[0]) {
-            let hist = self.build_hist(&rows, self.used);
-            let (best, splittable) = self.best_split(&hist, leaves[0].sum, self.used);
+            let search = self
+                .params
+                .constraints
+                .restrict(self.used.to_vec(), &leaves[0].limits);
+            let hist = self.build_hist(&rows, &search);
+            let (best, splittable) = self.best_split(&hist, &leaves[0], &search);
             leaves[0].hist = best.is_some().then_some(hist);
             leaves[0].best = best;
             leaves[0].splittable = splittable;
@@ -157,7 +169,12 @@ impl Grower<'_> {
         };
         let mapper = &self.data.mappers[split.feature];
         let (start, end, depth) = (leaf.start, leaf.end, leaf.depth);
-        let search = std::mem::take(&mut leaf.splittable);
+        let (left_limits, right_limits) = self.params.constraints.children(&leaf.limits, &split);
+        // both children have the same path, so the same allowed features
+        let search = self
+            .params
+            .constraints
+            .restrict(std::mem::take(&mut leaf.splittable), &left_limits);
         let mid = start
             + partition(
                 &mut rows[start..end],
@@ -178,7 +195,7 @@ impl Grower<'_> {
         let right_li = leaves.len();
         tree.left_child[node] = !(li as i32);
         tree.right_child[node] = !(right_li as i32);
-        let child = |start, end, sum, output, is_left| Leaf {
+        let child = |start, end, sum, output, is_left, limits| Leaf {
             start,
             end,
             sum,
@@ -188,9 +205,17 @@ impl Grower<'_> {
             hist: None,
             best: None,
             splittable: Vec::new(),
+            limits,
         };
-        leaves[li] = child(start, mid, split.left, split.left_output, true);
-        leaves.push(child(mid, end, split.right, split.right_output, false));
+        leaves[li] = child(start, mid, split.left, split.left_output, true, left_limits);
+        leaves.push(child(
+            mid,
+            end,
+            split.right,
+            split.right_output,
+            false,
+            right_limits,
+        ));
         let (ok_l, ok_r) = (
             self.can_split(&leaves[li]),
             self.can_split(&leaves[right_li]),
@@ -208,7 +233,7 @@ impl Grower<'_> {
         histogram::subtract(&mut hist, &small_hist, &self.data.offsets, &search);
         for (l, h) in [(small, small_hist), (large, hist)] {
             if self.can_split(&leaves[l]) {
-                let (best, splittable) = self.best_split(&h, leaves[l].sum, &search);
+                let (best, splittable) = self.best_split(&h, &leaves[l], &search);
                 leaves[l].hist = best.is_some().then_some(h);
                 leaves[l].best = best;
                 leaves[l].splittable = splittable;
