@@ -1,5 +1,6 @@
 //! The training config: everything the `train` flags can say, as TOML.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -98,7 +99,27 @@ pub struct TrainConfig {
     pub split: SplitConfig,
     pub features: PipelineSpec,
     pub gbdt: GbdtParams,
+    /// GBDT constraints by feature name (the alternative to `gbdt`'s by-index lists).
+    #[serde(skip_serializing_if = "ConstraintsConfig::is_empty")]
+    pub constraints: ConstraintsConfig,
     pub linear: LinearParams,
+}
+
+/// Monotone and interaction constraints of a GBDT, naming the features the pipeline outputs
+/// (an input column's own name for a numeric or ordinal column).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConstraintsConfig {
+    /// Feature -> 1 (the prediction never falls as it grows) or -1 (never rises); others free.
+    pub monotone: BTreeMap<String, i8>,
+    /// Groups of features; each branch of a tree splits on features of one group only.
+    pub interaction: Vec<Vec<String>>,
+}
+
+impl ConstraintsConfig {
+    pub fn is_empty(&self) -> bool {
+        self.monotone.is_empty() && self.interaction.is_empty()
+    }
 }
 
 impl Default for TrainConfig {
@@ -119,6 +140,7 @@ impl Default for TrainConfig {
             split: SplitConfig::default(),
             features: PipelineSpec::default(),
             gbdt: GbdtParams::default(),
+            constraints: ConstraintsConfig::default(),
             linear: LinearParams::default(),
         }
     }

@@ -54,6 +54,7 @@ pub(super) fn fit_model(
         ModelKind::Gbdt => {
             let mut params = cfg.gbdt.clone();
             params.seed = cfg.seed;
+            super::constraints::apply(&cfg.constraints, &x.feature_names, &mut params)?;
             let total = params.n_trees;
             let mut report = |it: gbdt::Iteration| {
                 progress(Progress::Iteration {

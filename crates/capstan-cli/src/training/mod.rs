@@ -10,6 +10,7 @@ use capstan_frame::{DataType, Frame, ReadOptions};
 use capstan_io::{sha256_hex, utc_now_rfc3339};
 use capstan_learn::Predictions;
 
+mod constraints;
 mod fairness;
 mod fit;
 mod split;
@@ -278,7 +279,7 @@ fn validate_config(cfg: &TrainConfig) -> Result<()> {
             "split.cv_folds must be 0 (off) or at least 2, found 1",
         ));
     }
-    Ok(())
+    constraints::check(cfg)
 }
 
 /// Text columns with a distinct value in (almost) every row cannot generalize to new rows.

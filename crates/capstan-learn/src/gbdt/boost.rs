@@ -5,6 +5,7 @@ use capstan_frame::Matrix;
 use rayon::prelude::*;
 
 use super::binning::{BinConfig, BinnedData};
+use super::constraints::Constraints;
 use super::grow::{self, GrowBuffers, GrowParams, Grower};
 use super::histogram;
 use super::objective::{self, Loss};
@@ -22,8 +23,9 @@ pub(crate) struct Fitted {
     pub train_scores: Vec<f64>,
 }
 
-fn grow_params(p: &GbdtParams) -> GrowParams {
+fn grow_params(p: &GbdtParams, n_features: usize) -> GrowParams {
     GrowParams {
+        constraints: Constraints::new(p, n_features),
         num_leaves: p.num_leaves,
         max_depth: p.max_depth,
         split: SplitParams {
@@ -95,6 +97,7 @@ pub(crate) fn fit(
         validate::objective_targets(vy, loss, "validation")?;
         validate::same_features(x, vx)?;
     }
+    validate::constraints(p, x, loss)?;
     let w = weights::resolve(weights, p.class_weight.as_ref(), y, task, loss)?;
     let data = BinnedData::build(
         x,
@@ -111,7 +114,7 @@ pub(crate) fn fit(
     let mut scores: Vec<f64> = (0..n * k).map(|i| init[i % k]).collect();
     let mut valid_scores: Option<Vec<f64>> =
         valid.map(|(vx, _)| (0..vx.n_rows * k).map(|i| init[i % k]).collect());
-    let gp = grow_params(p);
+    let gp = grow_params(p, x.n_cols);
     let (mut grad, mut hess) = (vec![0.0; n * k], vec![0.0; n * k]);
     let mut quantized = Vec::new();
     let mut bufs = GrowBuffers::new(&data);

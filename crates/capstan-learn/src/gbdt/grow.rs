@@ -3,6 +3,7 @@
 use rayon::prelude::*;
 
 use super::binning::{BinMapper, BinnedData};
+use super::constraints::{Constraints, LeafLimits};
 use super::histogram::{self, FeatureHist, GradPair, HistPool, Scales, Stats};
 use super::split::{self, Rule, Split, SplitParams};
 use super::tree::Tree;
@@ -10,11 +11,12 @@ use super::tree::Tree;
 /// Split search runs on several threads from this many histogram bins.
 const PARALLEL_MIN_BINS: usize = 512;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct GrowParams {
     pub num_leaves: usize,
     pub max_depth: Option<usize>,
     pub split: SplitParams,
+    pub constraints: Constraints,
 }
 
 /// A grown tree with the training rows of each leaf.
@@ -41,6 +43,7 @@ struct Leaf {
     best: Option<Split>,
     /// Features with a valid split here; children search only these (as LightGBM does).
     splittable: Vec<bool>,
+    limits: LeafLimits,
 }
 
 /// Buffers reused from tree to tree: histograms and the partition's scratch rows.
@@ -75,28 +78,33 @@ impl Grower<'_> {
         p.max_depth.is_none_or(|d| leaf.depth < d) && leaf.sum.n >= 2 * min_data
     }
 
-    /// Best split over the features in `search` (ties go to the lower feature index), and
-    /// which features had any valid split; features on several threads when `parallel`.
+    /// Best split of `leaf` over the features in `search` (ties go to the lower feature
+    /// index), and which features had any valid split; features on several threads when
+    /// `parallel`.
     fn best_split(
         &self,
         hist: &[FeatureHist],
-        sum: Stats,
+        leaf: &Leaf,
         search: &[bool],
         parallel: bool,
     ) -> (Option<Split>, Vec<bool>) {
+        let constraints = &self.params.constraints;
         let search_one = |f: usize| {
             if !search[f] {
                 return None;
             }
             let h = self.data.feature_hist(hist, f);
-            split::best_split(
+            let mut s = split::best_split(
                 f,
                 &self.data.mappers[f],
                 h,
-                sum,
+                leaf.sum,
                 self.scales,
                 &self.params.split,
-            )
+                constraints.monotone(f, &leaf.limits),
+            )?;
+            constraints.penalize(&mut s, leaf.depth);
+            Some(s)
         };
         let n_features = self.data.n_features();
         let found: Vec<Option<Split>> = if parallel && self.data.total_bins() >= PARALLEL_MIN_BINS {
@@ -150,10 +158,15 @@ impl Grower<'_> {
             hist: None,
             best: None,
             splittable: Vec::new(),
+            limits: LeafLimits::default(),
         }];
         if self.can_split(&leaves[0]) {
-            let hist = self.build_hist(&rows, self.used, &mut bufs.pool);
-            let found = self.best_split(&hist, leaves[0].sum, self.used, true);
+            let search = self
+                .params
+                .constraints
+                .restrict(self.used.to_vec(), &leaves[0].limits);
+            let hist = self.build_hist(&rows, &search, &mut bufs.pool);
+            let found = self.best_split(&hist, &leaves[0], &search, true);
             Self::keep_search(&mut leaves[0], hist, found, &mut bufs.pool);
         }
         let mut tree = Tree::single_leaf(0.0, rows.len() as u64);
@@ -191,7 +204,12 @@ impl Grower<'_> {
         };
         let mapper = &self.data.mappers[split.feature];
         let (start, end, depth) = (leaf.start, leaf.end, leaf.depth);
-        let search = std::mem::take(&mut leaf.splittable);
+        let (left_limits, right_limits) = self.params.constraints.children(&leaf.limits, &split);
+        // both children have the same path, so the same allowed features
+        let search = self
+            .params
+            .constraints
+            .restrict(std::mem::take(&mut leaf.splittable), &left_limits);
         let goes_left: [bool; 256] =
             std::array::from_fn(|b| split.rule.goes_left(b as u8, mapper.nan_bin()));
         let n_left = partition(
@@ -216,7 +234,7 @@ impl Grower<'_> {
         let right_li = leaves.len();
         tree.left_child[node] = !(li as i32);
         tree.right_child[node] = !(right_li as i32);
-        let child = |start, end, sum, output, is_left| Leaf {
+        let child = |start, end, sum, output, is_left, limits| Leaf {
             start,
             end,
             sum,
@@ -226,9 +244,17 @@ impl Grower<'_> {
             hist: None,
             best: None,
             splittable: Vec::new(),
+            limits,
         };
-        leaves[li] = child(start, mid, split.left, split.left_output, true);
-        leaves.push(child(mid, end, split.right, split.right_output, false));
+        leaves[li] = child(start, mid, split.left, split.left_output, true, left_limits);
+        leaves.push(child(
+            mid,
+            end,
+            split.right,
+            split.right_output,
+            false,
+            right_limits,
+        ));
         let (ok_l, ok_r) = (
             self.can_split(&leaves[li]),
             self.can_split(&leaves[right_li]),
@@ -251,10 +277,9 @@ impl Grower<'_> {
             self.can_split(&leaves[small]),
             self.can_split(&leaves[large]),
         );
-        let (sum_small, sum_large) = (leaves[small].sum, leaves[large].sum);
         let (found_small, found_large) = rayon::join(
-            || ok_small.then(|| self.best_split(&small_hist, sum_small, &search, false)),
-            || ok_large.then(|| self.best_split(&hist, sum_large, &search, false)),
+            || ok_small.then(|| self.best_split(&small_hist, &leaves[small], &search, false)),
+            || ok_large.then(|| self.best_split(&hist, &leaves[large], &search, false)),
         );
         for (l, h, found) in [(small, small_hist, found_small), (large, hist, found_large)] {
             match found {

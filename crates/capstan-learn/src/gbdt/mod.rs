@@ -6,6 +6,7 @@
 
 mod binning;
 mod boost;
+mod constraints;
 mod grow;
 mod histogram;
 mod objective;
@@ -76,6 +77,25 @@ pub struct GbdtParams {
     /// Classification: per-class weights multiplied into the sample weights (training only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_weight: Option<ClassWeight>,
+    /// One direction per feature: 1 the prediction never falls as the feature grows, -1 never
+    /// rises, 0 free; empty for none. LightGBM's "basic" method: each leaf's output is kept in
+    /// bounds set by the monotone splits above it. Numeric features only; not with the `l1`
+    /// and `quantile` objectives (their leaves are refitted after growth).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub monotone_constraints: Vec<i8>,
+    /// Damps monotone splits near the root: their gain is scaled by
+    /// `1 - penalty / 2^depth` (penalty <= 1), `1 - 2^(penalty - 1 - depth)`, or ~0 from
+    /// depth `penalty - 1` up (LightGBM `monotone_penalty`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub monotone_penalty: f64,
+    /// Groups of feature indices; a branch of a tree only splits on features of one group
+    /// (a feature in no group is never used). Empty for none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interaction_constraints: Vec<Vec<usize>>,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// Class weights, as scikit-learn's and LightGBM's `class_weight`.
@@ -179,6 +199,9 @@ impl Default for GbdtParams {
             tweedie_variance_power: 1.5,
             poisson_max_delta_step: 0.7,
             class_weight: None,
+            monotone_constraints: Vec::new(),
+            monotone_penalty: 0.0,
+            interaction_constraints: Vec::new(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! categorical rules.
 
 use super::binning::BinMapper;
+use super::constraints::Monotone;
 use super::histogram::{GradPair, Scales, Stats};
 
 /// Regularisation and constraints of the split search.
@@ -65,7 +66,7 @@ pub(crate) struct Split {
     pub right_output: f64,
 }
 
-fn threshold_l1(s: f64, l1: f64) -> f64 {
+pub(crate) fn threshold_l1(s: f64, l1: f64) -> f64 {
     s.signum() * (s.abs() - l1).max(0.0)
 }
 
@@ -116,7 +117,8 @@ fn consider(
     }
 }
 
-/// The best split of a leaf with sums `parent` on feature `feature`, if any is allowed.
+/// The best split of a leaf with sums `parent` on feature `feature`, if any is allowed;
+/// `mc`: the leaf's monotone constraints, when they are on.
 pub(crate) fn best_split(
     feature: usize,
     mapper: &BinMapper,
@@ -124,6 +126,7 @@ pub(crate) fn best_split(
     parent: Stats,
     sc: Scales,
     p: &SplitParams,
+    mc: Option<Monotone>,
 ) -> Option<Split> {
     let bins = Bins {
         hist,
@@ -134,7 +137,7 @@ pub(crate) fn best_split(
     let min_gain_shift = gain_shift + p.min_gain_to_split;
     let best = match mapper {
         BinMapper::Numeric { has_nan, .. } => {
-            numeric(&bins, *has_nan, parent, sc, p, min_gain_shift)
+            numeric(&bins, *has_nan, parent, sc, p, min_gain_shift, mc)
         }
         BinMapper::Categorical {
             bin_to_code,
@@ -145,10 +148,12 @@ pub(crate) fn best_split(
                 hist: &hist[..bin_to_code.len().min(hist.len())],
                 ..bins
             };
+            // LightGBM clamps categorical splits to the bounds but never orders them.
+            let mc = mc.map(|m| Monotone { direction: 0, ..m });
             if *onehot {
-                onehot_scan(&cats, parent, sc, p, min_gain_shift)
+                onehot_scan(&cats, parent, sc, p, min_gain_shift, mc)
             } else {
-                sorted_scan(&cats, parent, sc, p, min_gain_shift)
+                sorted_scan(&cats, parent, sc, p, min_gain_shift, mc)
             }
         }
     }?;
@@ -162,14 +167,18 @@ pub(crate) fn best_split(
         .fold(GradPair::default(), |a, (_, s)| a + *s);
     best.left = Stats::new(left, best.left.n);
     let right = parent - best.left;
+    let output = |s: &Stats| match mc {
+        Some(m) => m.output(sc.g(s), sc.h(s), p.l1, best.l2),
+        None => leaf_output(sc.g(s), sc.h(s), p.l1, best.l2),
+    };
     Some(Split {
         gain: best.gain - min_gain_shift,
         feature,
         rule: best.rule,
         left: best.left,
         right,
-        left_output: leaf_output(sc.g(&best.left), sc.h(&best.left), p.l1, best.l2),
-        right_output: leaf_output(sc.g(&right), sc.h(&right), p.l1, best.l2),
+        left_output: output(&best.left),
+        right_output: output(&right),
     })
 }
 
@@ -202,8 +211,19 @@ fn enough(s: &Stats, sc: Scales, p: &SplitParams) -> bool {
     s.n >= p.min_data_in_leaf.max(1) && sc.h(s) >= p.min_sum_hessian
 }
 
-fn pair_gain(left: &Stats, right: &Stats, sc: Scales, l1: f64, l2: f64) -> f64 {
-    leaf_gain(sc.g(left), sc.h(left), l1, l2) + leaf_gain(sc.g(right), sc.h(right), l1, l2)
+fn pair_gain(
+    left: &Stats,
+    right: &Stats,
+    sc: Scales,
+    l1: f64,
+    l2: f64,
+    mc: Option<Monotone>,
+) -> f64 {
+    let (gl, hl, gr, hr) = (sc.g(left), sc.h(left), sc.g(right), sc.h(right));
+    match mc {
+        Some(m) => m.pair_gain((gl, hl), (gr, hr), l1, l2),
+        None => leaf_gain(gl, hl, l1, l2) + leaf_gain(gr, hr, l1, l2),
+    }
 }
 
 /// Threshold scan: right to left (missing left), then left to right (missing right) when the
@@ -215,6 +235,7 @@ fn numeric(
     sc: Scales,
     p: &SplitParams,
     min_gain_shift: f64,
+    mc: Option<Monotone>,
 ) -> Option<Best> {
     let n_value_bins = hist.len() - usize::from(has_nan);
     let mut best = None;
@@ -228,7 +249,7 @@ fn numeric(
         if !enough(&left, sc, p) {
             break;
         }
-        let gain = pair_gain(&left, &right, sc, p.l1, p.l2);
+        let gain = pair_gain(&left, &right, sc, p.l1, p.l2, mc);
         // Without a NaN bin, unseen missing values follow the larger side.
         let default_left = has_nan || left.n >= right.n;
         let rule = Rule::Numeric {
@@ -248,7 +269,7 @@ fn numeric(
             if !enough(&right, sc, p) {
                 break;
             }
-            let gain = pair_gain(&left, &right, sc, p.l1, p.l2);
+            let gain = pair_gain(&left, &right, sc, p.l1, p.l2, mc);
             let rule = Rule::Numeric {
                 bin_threshold: t as u8,
                 default_left: false,
@@ -274,6 +295,7 @@ fn onehot_scan(
     sc: Scales,
     p: &SplitParams,
     min_gain_shift: f64,
+    mc: Option<Monotone>,
 ) -> Option<Best> {
     let mut best = None;
     for t in 0..cats.len() {
@@ -282,7 +304,7 @@ fn onehot_scan(
         if !enough(&cat, sc, p) || !enough(&other, sc, p) {
             continue;
         }
-        let gain = pair_gain(&other, &cat, sc, p.l1, p.l2);
+        let gain = pair_gain(&other, &cat, sc, p.l1, p.l2, mc);
         let rule = Rule::Categorical {
             left_bins: bitset(std::iter::once(t)),
         };
@@ -299,6 +321,7 @@ fn sorted_scan(
     sc: Scales,
     p: &SplitParams,
     min_gain_shift: f64,
+    mc: Option<Monotone>,
 ) -> Option<Best> {
     let ctr = |s: &Stats| sc.g(s) / (sc.h(s) + p.cat_smooth);
     let mut order: Vec<usize> = (0..cats.len())
@@ -333,7 +356,7 @@ fn sorted_scan(
                 continue;
             }
             group = 0;
-            let gain = pair_gain(&left, &right, sc, p.l1, l2);
+            let gain = pair_gain(&left, &right, sc, p.l1, l2, mc);
             if gain > min_gain_shift && best.as_ref().is_none_or(|b| gain > b.gain) {
                 let rule = Rule::Categorical { left_bins: [0; 4] };
                 best = Some(Best {

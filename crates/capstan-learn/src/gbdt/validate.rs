@@ -102,6 +102,69 @@ pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> 
     Ok(())
 }
 
+/// Monotone and interaction constraints fit the features of `x` and the loss.
+pub(crate) fn constraints(p: &GbdtParams, x: &Matrix, loss: Loss) -> Result<(), LearnError> {
+    let n = x.n_cols;
+    let name = |j: usize| {
+        x.feature_names
+            .get(j)
+            .map_or_else(|| format!("#{j}"), |s| format!("'{s}'"))
+    };
+    non_negative("monotone_penalty", p.monotone_penalty)?;
+    let mc = &p.monotone_constraints;
+    if !mc.is_empty() && mc.len() != n {
+        return Err(param(
+            "monotone_constraints",
+            format!(
+                "has {} values for {n} features; give one per feature (-1, 0 or 1), or none",
+                mc.len()
+            ),
+        ));
+    }
+    for (j, &d) in mc.iter().enumerate() {
+        if !(-1..=1).contains(&d) {
+            return Err(param(
+                "monotone_constraints",
+                format!("value {d} for feature {j} ({}) is not -1, 0 or 1", name(j)),
+            ));
+        }
+        if d != 0 && matches!(x.feature_kinds[j], FeatureKind::Categorical { .. }) {
+            return Err(param(
+                "monotone_constraints",
+                format!(
+                    "feature {j} ({}) is categorical; only numeric features can be monotone",
+                    name(j)
+                ),
+            ));
+        }
+    }
+    if mc.iter().any(|&d| d != 0) && loss.renew_percentile().is_some() {
+        return Err(param(
+            "monotone_constraints",
+            format!(
+                "cannot be used with the '{}' objective: its leaves are refitted to \
+                 percentiles after growth, which breaks monotonicity (LightGBM refuses it too)",
+                p.objective.name()
+            ),
+        ));
+    }
+    for (k, group) in p.interaction_constraints.iter().enumerate() {
+        if group.is_empty() {
+            return Err(param(
+                "interaction_constraints",
+                format!("group {k} is empty"),
+            ));
+        }
+        if let Some(&f) = group.iter().find(|&&f| f >= n) {
+            return Err(param(
+                "interaction_constraints",
+                format!("group {k} names feature {f}, but the features are 0..{n}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The objective fits the task, and its own parameters are in range.
 pub(crate) fn objective(p: &GbdtParams, task: Task) -> Result<(), LearnError> {
     let name = p.objective.name();
