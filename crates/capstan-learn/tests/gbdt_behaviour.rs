@@ -225,6 +225,13 @@ fn bad_params_are_rejected_by_name() {
     assert_eq!(param_error(GbdtParams { max_bins: 1, ..d() }), "max_bins");
     assert_eq!(
         param_error(GbdtParams {
+            counts_from_hessian: false,
+            ..d()
+        }),
+        "counts_from_hessian"
+    );
+    assert_eq!(
+        param_error(GbdtParams {
             max_bins: 256,
             ..d()
         }),

@@ -64,3 +64,23 @@ fn model_round_trips_through_json_exactly() {
     assert_eq!(back.predict(&xte), model.predict(&xte));
     assert!(model.validate().is_ok());
 }
+
+#[test]
+fn large_leaves_split_across_threads_give_the_same_model() {
+    // 245k rows: the first partitions and histograms run in parallel row blocks.
+    let d = load("skin_segmentation");
+    let rows: Vec<usize> = (0..d.x.n_rows).collect();
+    let params = GbdtParams {
+        n_trees: 8,
+        num_leaves: 127,
+        min_data_in_leaf: 5,
+        seed: 3,
+        ..GbdtParams::default()
+    };
+    let json: Vec<String> = [1, 2, 3]
+        .iter()
+        .map(|&t| serde_json::to_string(&fit_with_threads(t, &d, &rows, &params)).expect("json"))
+        .collect();
+    assert_eq!(json[0], json[1], "1 vs 2 threads");
+    assert_eq!(json[0], json[2], "1 vs 3 threads");
+}

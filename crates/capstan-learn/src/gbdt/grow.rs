@@ -417,3 +417,34 @@ pub(crate) fn binned_leaf(tree: &Tree, rules: &[Rule], data: &BinnedData, row: u
     }
     !node as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{PARTITION_BLOCK, partition};
+
+    #[test]
+    fn partition_is_stable_and_matches_a_plain_filter() {
+        let col: Vec<u8> = (0..250_000u32).map(|r| (r * 7919 % 251) as u8).collect();
+        let goes_left: [bool; 256] = std::array::from_fn(|b| b % 3 == 1 || b > 200);
+        for n in [
+            0,
+            1,
+            5,
+            1000,
+            2 * PARTITION_BLOCK,
+            2 * PARTITION_BLOCK + 17,
+            150_001,
+        ] {
+            let rows: Vec<u32> = (0..n as u32).map(|r| r * 4 / 3).collect();
+            let (left, right): (Vec<u32>, Vec<u32>) = rows
+                .iter()
+                .partition(|&&r| goes_left[col[r as usize] as usize]);
+            let mut got = rows.clone();
+            let mut scratch = Vec::new();
+            let n_left = partition(&mut got, &mut scratch, &col, &goes_left);
+            assert_eq!(n_left, left.len(), "{n} rows");
+            assert_eq!(&got[..n_left], &left[..], "{n} rows: left side in order");
+            assert_eq!(&got[n_left..], &right[..], "{n} rows: right side in order");
+        }
+    }
+}
