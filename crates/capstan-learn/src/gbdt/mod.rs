@@ -2,11 +2,13 @@
 //!
 //! Pipeline: [`binning`] (u8 bins per feature) -> per round [`objective`] gradients, quantized
 //! to exact fixed point ([`histogram`]) -> [`grow`] a leaf-wise tree from histograms with the
-//! subtraction trick and [`split`] search -> shrink, update scores ([`boost`]).
+//! subtraction trick and [`split`] search -> shrink, update scores ([`boost`]). Prediction
+//! ([`predict`]) walks a [`flat`] copy of the forest, built on first use.
 
 mod binning;
 mod boost;
 mod constraints;
+mod flat;
 mod grow;
 mod histogram;
 mod objective;
@@ -258,16 +260,29 @@ pub struct GbdtModel {
     pub trees: Vec<Tree>,
     /// With early stopping: the number of rounds kept (the best round, counted from 1).
     pub best_iteration: Option<usize>,
-    /// Whether `validate` passed, computed on the first prediction (not serialized).
+    /// Whether `validate` passed and, if so, the flattened forest that predicts; computed on
+    /// the first prediction (not serialized).
     #[serde(skip)]
     pub(crate) checked: CheckedOnce,
 }
 
-/// A validation result cached on first use; invisible to equality, so two models with the
-/// same trees compare equal whether or not either has predicted yet. Changing a model's
-/// trees after its first prediction is not supported (fit and load build models whole).
+/// A validation result, with the [`flat::Forest`] of a valid model, cached on first use;
+/// invisible to equality, so two models with the same trees compare equal whether or not
+/// either has predicted yet. Changing a model's trees after its first prediction is not
+/// supported (fit and load build models whole).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct CheckedOnce(std::sync::OnceLock<bool>);
+pub(crate) struct CheckedOnce(std::sync::OnceLock<Checked>);
+
+/// What the first prediction found.
+#[derive(Debug, Clone)]
+pub(crate) enum Checked {
+    /// `validate` failed: predictions are NaN.
+    Invalid,
+    /// Valid but not flattened (too large, or a NaN threshold): trees are walked one at a
+    /// time.
+    Trees,
+    Flat(Box<flat::Forest>),
+}
 
 impl PartialEq for CheckedOnce {
     fn eq(&self, _: &Self) -> bool {

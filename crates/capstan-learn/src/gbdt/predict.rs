@@ -3,7 +3,8 @@
 use capstan_frame::Matrix;
 use rayon::prelude::*;
 
-use super::{GbdtModel, ImportanceKind, objective};
+use super::flat::Forest;
+use super::{Checked, GbdtModel, ImportanceKind, objective};
 use crate::{Predictions, Task};
 
 /// Below this many rows prediction stays on the calling thread.
@@ -53,26 +54,47 @@ impl GbdtModel {
         let k = self.trees_per_round();
         let n = x.n_rows;
         let mut values = vec![f64::NAN; n * k];
-        if *self.checked.0.get_or_init(|| self.validate().is_ok()) {
-            let width = x.n_cols;
-            let score = |(i, out): (usize, &mut [f64])| {
-                let row = x.data.get(i * width..(i + 1) * width).unwrap_or(&[]);
-                out.copy_from_slice(&self.init_scores);
-                for (t, tree) in self.trees.iter().enumerate() {
-                    out[t % k] += tree.predict_row(row);
-                }
-            };
+        match self.checked() {
+            Checked::Invalid => {}
+            Checked::Trees => self.predict_by_tree(x, &mut values),
             // A few rows (a serving request) are cheaper than a hand-off to the pool.
-            if n < PARALLEL_ROWS {
-                values.chunks_mut(k).enumerate().for_each(score);
-            } else {
-                values.par_chunks_mut(k).enumerate().for_each(score);
-            }
+            Checked::Flat(forest) => forest.predict(x, &mut values, n >= PARALLEL_ROWS),
         }
         Predictions {
             n_rows: n,
             n_outputs: k,
             values,
+        }
+    }
+
+    /// Validates the model and flattens its forest, once.
+    fn checked(&self) -> &Checked {
+        self.checked.0.get_or_init(|| {
+            if self.validate().is_err() {
+                Checked::Invalid
+            } else {
+                Forest::new(&self.trees, &self.init_scores, self.n_features)
+                    .map_or(Checked::Trees, |f| Checked::Flat(Box::new(f)))
+            }
+        })
+    }
+
+    /// Raw scores into `values` by walking each tree for each row: the reference the flat
+    /// forest matches bit for bit (used for forests too large to flatten).
+    pub(crate) fn predict_by_tree(&self, x: &Matrix, values: &mut [f64]) {
+        let k = self.trees_per_round();
+        let width = x.n_cols;
+        let score = |(i, out): (usize, &mut [f64])| {
+            let row = x.data.get(i * width..(i + 1) * width).unwrap_or(&[]);
+            out.copy_from_slice(&self.init_scores);
+            for (t, tree) in self.trees.iter().enumerate() {
+                out[t % k] += tree.predict_row(row);
+            }
+        };
+        if x.n_rows < PARALLEL_ROWS {
+            values.chunks_mut(k).enumerate().for_each(score);
+        } else {
+            values.par_chunks_mut(k).enumerate().for_each(score);
         }
     }
 

@@ -412,3 +412,34 @@ fn percentile_follows_lightgbm() {
     let m = percentile(y, 0.5);
     assert!(m >= sorted[499] && m <= sorted[500], "median {m}");
 }
+
+#[test]
+fn prediction_walks_the_flat_forest_and_matches_the_tree_walk() {
+    let (x, y) = load("adult", 3000);
+    let y: Vec<f64> = y.iter().map(|&v| f64::from(v > 0.5)).collect();
+    let params = GbdtParams {
+        n_trees: 10,
+        min_data_per_group: 10,
+        ..GbdtParams::default()
+    };
+    let model = fit(&x, &y, Task::Binary, &params).model;
+    let flat = model.predict_raw(&x).values;
+    assert!(matches!(
+        model.checked.0.get(),
+        Some(super::Checked::Flat(_))
+    ));
+    let mut walked = vec![0.0; flat.len()];
+    model.predict_by_tree(&x, &mut walked);
+    assert!(
+        flat.iter()
+            .zip(&walked)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
+    // A NaN threshold is left to the tree walk.
+    let mut odd = model.clone();
+    odd.checked = Default::default();
+    let numeric = odd.trees[0].cat_index.iter().position(|&c| c < 0);
+    odd.trees[0].threshold[numeric.expect("a numeric split")] = f64::NAN;
+    let _ = odd.predict_raw(&x);
+    assert!(matches!(odd.checked.0.get(), Some(super::Checked::Trees)));
+}

@@ -104,16 +104,11 @@ impl Tree {
                 x <= self.threshold[i]
             }
         } else {
-            if x.is_nan() || x < 0.0 {
-                return false;
-            }
-            let code = x as u64;
             let (lo, hi) = (
-                self.cat_boundaries[k as usize] as u64,
-                self.cat_boundaries[k as usize + 1] as u64,
+                self.cat_boundaries[k as usize] as usize,
+                self.cat_boundaries[k as usize + 1] as usize,
             );
-            let word = lo + code / 32;
-            word < hi && (self.cat_bitset[word as usize] >> (code % 32)) & 1 == 1
+            category_in(self.cat_bitset.get(lo..hi).unwrap_or(&[]), x)
         }
     }
 
@@ -189,4 +184,18 @@ impl Tree {
         }
         Ok(())
     }
+}
+
+/// Whether category code `x` is a set bit of `words` (bit `c % 32` of word `c / 32`); NaN,
+/// negative and out-of-range codes are not.
+#[inline]
+pub(crate) fn category_in(words: &[u32], x: f64) -> bool {
+    if x.is_nan() || x < 0.0 {
+        return false;
+    }
+    let code = x as u64;
+    usize::try_from(code / 32)
+        .ok()
+        .and_then(|w| words.get(w))
+        .is_some_and(|&w| (w >> (code % 32)) & 1 == 1)
 }
