@@ -96,6 +96,9 @@ pub struct TrainConfig {
     /// Sensitive columns: bias checks before training, fairness metrics on the test split.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sensitive: Vec<String>,
+    /// A numeric column of row weights (gbdt): not a feature, not needed to predict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_column: Option<String>,
     pub split: SplitConfig,
     pub features: PipelineSpec,
     pub gbdt: GbdtParams,
@@ -137,6 +140,7 @@ impl Default for TrainConfig {
             delimiter: None,
             name: None,
             sensitive: Vec::new(),
+            weight_column: None,
             split: SplitConfig::default(),
             features: PipelineSpec::default(),
             gbdt: GbdtParams::default(),

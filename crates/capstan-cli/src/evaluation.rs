@@ -56,31 +56,148 @@ pub fn score(task: Task, y: &[f64], p: &Predictions, threshold: f64) -> Result<S
     })
 }
 
-/// Metrics of a GBDT's training objective beyond the task's own: the mean deviance of
-/// Poisson, gamma and Tweedie models, the pinball loss of quantile models. A metric the rows
-/// cannot give (e.g. a zero target for the gamma deviance) is left out.
-pub fn objective_metrics(params: &GbdtParams, y: &[f64], p: &Predictions) -> MetricMap {
-    let v = &p.values;
-    let metric = match params.objective {
-        Objective::Poisson => Some((
-            "poisson_deviance",
-            capstan_eval::mean_poisson_deviance(y, v),
-        )),
-        Objective::Gamma => Some(("gamma_deviance", capstan_eval::mean_gamma_deviance(y, v))),
-        Objective::Tweedie => Some((
-            "tweedie_deviance",
-            capstan_eval::mean_tweedie_deviance(y, v, params.tweedie_variance_power),
-        )),
-        Objective::Quantile => Some((
-            "pinball_loss",
-            capstan_eval::mean_pinball_loss(y, v, params.alpha),
-        )),
-        _ => None,
-    };
-    metric
-        .and_then(|(name, value)| Some((name.to_string(), value.ok()?)))
-        .into_iter()
-        .collect()
+/// Every metric of one split: the task's, the GBDT objective's own (see
+/// [`ObjectiveMetric`]), and with row weights the weighted versions (`weighted_*`, as
+/// scikit-learn's `sample_weight`). Weighted metrics are left out when the split's weights
+/// sum to zero.
+pub fn split_score(
+    task: Task,
+    y: &[f64],
+    p: &Predictions,
+    threshold: f64,
+    objective: Option<ObjectiveMetric>,
+    weights: Option<&[f64]>,
+) -> Result<Score> {
+    let mut score = score(task, y, p, threshold)?;
+    let weights = weights.filter(|w| w.iter().sum::<f64>() > 0.0);
+    if let Some(w) = weights {
+        score.metrics.extend(weighted(task, y, p, w, threshold)?);
+    }
+    if let Some(objective) = objective {
+        score
+            .metrics
+            .extend(objective.metrics(y, &p.values, weights));
+    }
+    Ok(score)
+}
+
+/// The weighted metrics of a task (`weighted_*` keys).
+fn weighted(
+    task: Task,
+    y: &[f64],
+    p: &Predictions,
+    w: &[f64],
+    threshold: f64,
+) -> Result<MetricMap> {
+    Ok(match task {
+        Task::Regression => capstan_eval::weighted_regression_metrics(y, &p.values, w)?.to_map(),
+        Task::Binary => capstan_eval::weighted_binary_metrics(y, &p.values, w, threshold)?.to_map(),
+        Task::Multiclass { n_classes } => {
+            let labels = capstan_eval::class_indices(y, n_classes)?;
+            capstan_eval::weighted_multiclass_metrics(&labels, &p.values, n_classes, w)?.to_map()
+        }
+    })
+}
+
+/// The metric of a GBDT's training objective beyond the task's own: the mean deviance of
+/// Poisson, gamma and Tweedie models, the pinball loss of quantile models.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ObjectiveMetric {
+    Poisson,
+    Gamma,
+    Tweedie { power: f64 },
+    Pinball { alpha: f64 },
+}
+
+impl ObjectiveMetric {
+    /// The metric of a training config's objective; `None` for objectives without one.
+    pub fn of_params(params: &GbdtParams) -> Option<ObjectiveMetric> {
+        Self::of(
+            params.objective,
+            Some(params.alpha),
+            Some(params.tweedie_variance_power),
+        )
+    }
+
+    /// The metric of a bundle's model: the objective its GBDT was trained with (kept in
+    /// the model), with `alpha` or `tweedie_variance_power` from the training config kept
+    /// in the bundle's lineage. `None` for linear models, objectives without a metric, or
+    /// a lineage that lacks the parameter.
+    pub fn of_bundle(bundle: &capstan_bundle::Bundle) -> Option<ObjectiveMetric> {
+        let capstan_learn::Model::Gbdt(model) = &bundle.model else {
+            return None;
+        };
+        let gbdt = bundle.manifest.lineage.config.get("gbdt");
+        let param = |key: &str| gbdt?.get(key)?.as_f64();
+        Self::of(
+            model.objective,
+            param("alpha"),
+            param("tweedie_variance_power"),
+        )
+    }
+
+    fn of(objective: Objective, alpha: Option<f64>, power: Option<f64>) -> Option<Self> {
+        match objective {
+            Objective::Poisson => Some(ObjectiveMetric::Poisson),
+            Objective::Gamma => Some(ObjectiveMetric::Gamma),
+            Objective::Tweedie => power.map(|power| ObjectiveMetric::Tweedie { power }),
+            Objective::Quantile => alpha.map(|alpha| ObjectiveMetric::Pinball { alpha }),
+            _ => None,
+        }
+    }
+
+    /// The metric's key: poisson_deviance, gamma_deviance, tweedie_deviance, pinball_loss.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectiveMetric::Poisson => "poisson_deviance",
+            ObjectiveMetric::Gamma => "gamma_deviance",
+            ObjectiveMetric::Tweedie { .. } => "tweedie_deviance",
+            ObjectiveMetric::Pinball { .. } => "pinball_loss",
+        }
+    }
+
+    /// The metric on these rows, and its weighted version (`weighted_<name>`) with weights.
+    /// A value the rows cannot give (e.g. a zero target for the gamma deviance) is left out.
+    pub fn metrics(self, y: &[f64], p: &[f64], weights: Option<&[f64]>) -> MetricMap {
+        let mut out = MetricMap::new();
+        if let Ok(v) = self.value(y, p, None) {
+            out.insert(self.name().to_string(), v);
+        }
+        if let Some(Ok(v)) = weights.map(|w| self.value(y, p, Some(w))) {
+            out.insert(format!("weighted_{}", self.name()), v);
+        }
+        out
+    }
+
+    fn value(
+        self,
+        y: &[f64],
+        p: &[f64],
+        w: Option<&[f64]>,
+    ) -> Result<f64, capstan_eval::EvalError> {
+        use capstan_eval::{
+            mean_pinball_loss, mean_tweedie_deviance, weighted_mean_pinball_loss,
+            weighted_mean_tweedie_deviance,
+        };
+        match (self, w) {
+            (ObjectiveMetric::Pinball { alpha }, None) => mean_pinball_loss(y, p, alpha),
+            (ObjectiveMetric::Pinball { alpha }, Some(w)) => {
+                weighted_mean_pinball_loss(y, p, alpha, w)
+            }
+            (_, None) => mean_tweedie_deviance(y, p, self.power()),
+            (_, Some(w)) => weighted_mean_tweedie_deviance(y, p, self.power(), w),
+        }
+    }
+
+    /// The Tweedie power of a deviance (Poisson 1, gamma 2).
+    fn power(self) -> f64 {
+        match self {
+            ObjectiveMetric::Poisson => 1.0,
+            ObjectiveMetric::Gamma => 2.0,
+            ObjectiveMetric::Tweedie { power } => power,
+            ObjectiveMetric::Pinball { .. } => f64::NAN,
+        }
+    }
 }
 
 pub fn primary_metric(task: Task) -> &'static str {
@@ -208,4 +325,51 @@ pub fn render_fairness(fairness: &BTreeMap<String, capstan_eval::FairnessMetrics
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objective_metrics_need_their_parameter() {
+        let of = ObjectiveMetric::of;
+        assert_eq!(
+            of(Objective::Poisson, None, None),
+            Some(ObjectiveMetric::Poisson)
+        );
+        assert_eq!(
+            of(Objective::Gamma, None, None),
+            Some(ObjectiveMetric::Gamma)
+        );
+        assert_eq!(of(Objective::Tweedie, Some(0.9), None), None);
+        assert_eq!(
+            of(Objective::Tweedie, None, Some(1.2)),
+            Some(ObjectiveMetric::Tweedie { power: 1.2 })
+        );
+        assert_eq!(of(Objective::Quantile, None, Some(1.2)), None);
+        for plain in [
+            Objective::Auto,
+            Objective::L2,
+            Objective::L1,
+            Objective::Huber,
+        ] {
+            assert_eq!(of(plain, Some(0.5), Some(1.5)), None);
+        }
+    }
+
+    #[test]
+    fn objective_metrics_with_and_without_weights() {
+        let (y, p) = ([0.0, 2.0, 5.0], [0.5, 1.5, 4.0]);
+        let m = ObjectiveMetric::Poisson.metrics(&y, &p, None);
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["poisson_deviance"]);
+        let w = [1.0, 0.0, 2.0];
+        let m = ObjectiveMetric::Poisson.metrics(&y, &p, Some(&w));
+        let twice =
+            capstan_eval::mean_poisson_deviance(&[0.0, 5.0, 5.0], &[0.5, 4.0, 4.0]).expect("valid");
+        let weighted = m["weighted_poisson_deviance"];
+        assert!((weighted - twice).abs() < 1e-15, "{weighted} vs {twice}");
+        // A zero target has no gamma deviance: left out, not an error.
+        assert!(ObjectiveMetric::Gamma.metrics(&y, &p, Some(&w)).is_empty());
+    }
 }

@@ -11,3 +11,4 @@ pub mod store_location;
 pub mod table;
 pub mod target;
 pub mod training;
+pub mod weights;

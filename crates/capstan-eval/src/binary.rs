@@ -145,7 +145,7 @@ pub fn confusion(
     confusion_unchecked(y_true, p_pos, threshold)
 }
 
-fn validate(y_true: &[f64], p_pos: &[f64]) -> Result<(), EvalError> {
+pub(crate) fn validate(y_true: &[f64], p_pos: &[f64]) -> Result<(), EvalError> {
     same_len("p_pos", y_true.len(), p_pos.len())?;
     non_empty("y_true", y_true.len())?;
     if let Some(index) = y_true.iter().position(|&y| y != 0.0 && y != 1.0) {
@@ -234,15 +234,18 @@ fn average_precision_unchecked(y_true: &[f64], p_pos: &[f64]) -> f64 {
     ap
 }
 
-fn log_loss_unchecked(y_true: &[f64], p_pos: &[f64]) -> f64 {
+/// One row's log loss, the probability clipped to `[eps, 1 - eps]`, eps = f64::EPSILON.
+pub(crate) fn row_log_loss(y: f64, p: f64) -> f64 {
     let eps = f64::EPSILON;
-    let losses = y_true.iter().zip(p_pos).map(|(&y, &p)| {
-        if y == 1.0 {
-            -p.clamp(eps, 1.0 - eps).ln()
-        } else {
-            -(1.0 - p).clamp(eps, 1.0 - eps).ln()
-        }
-    });
+    if y == 1.0 {
+        -p.clamp(eps, 1.0 - eps).ln()
+    } else {
+        -(1.0 - p).clamp(eps, 1.0 - eps).ln()
+    }
+}
+
+fn log_loss_unchecked(y_true: &[f64], p_pos: &[f64]) -> f64 {
+    let losses = y_true.iter().zip(p_pos).map(|(&y, &p)| row_log_loss(y, p));
     mean(losses, y_true.len())
 }
 

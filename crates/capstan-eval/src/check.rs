@@ -47,3 +47,27 @@ pub(crate) fn finite(what: &'static str, x: &[f64]) -> Result<(), EvalError> {
 pub(crate) fn mean(values: impl Iterator<Item = f64>, n: usize) -> f64 {
     values.sum::<f64>() / n as f64
 }
+
+/// Row weights: one per row, finite, >= 0 and not all zero.
+pub(crate) fn weights(w: &[f64], n: usize) -> Result<(), EvalError> {
+    same_len("sample_weight", n, w.len())?;
+    finite("sample_weight", w)?;
+    if let Some(index) = w.iter().position(|&v| v < 0.0) {
+        return Err(EvalError::OutOfDomain {
+            what: "sample_weight",
+            index,
+            value: w[index],
+            expected: "a weight >= 0",
+        });
+    }
+    if w.iter().sum::<f64>() <= 0.0 {
+        return Err(EvalError::ZeroWeights);
+    }
+    Ok(())
+}
+
+/// `sum(w * v) / sum(w)` (numpy's `average` with weights); callers check the weights.
+pub(crate) fn weighted_mean(values: impl Iterator<Item = f64>, w: &[f64]) -> f64 {
+    let total: f64 = values.zip(w).map(|(v, &w)| v * w).sum();
+    total / w.iter().sum::<f64>()
+}

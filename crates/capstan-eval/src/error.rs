@@ -72,6 +72,8 @@ pub enum EvalError {
         value: f64,
         expected: &'static str,
     },
+    #[error("sample_weight sums to zero: expected at least one positive weight")]
+    ZeroWeights,
     #[error("unknown task '{found}': expected binary, multiclass or regression")]
     UnknownTask { found: String },
 }

@@ -13,6 +13,7 @@ mod multiclass;
 mod overfit;
 mod regression;
 mod split;
+mod weighted;
 
 pub use binary::{
     BinaryConfusion, BinaryMetrics, average_precision, binary_metrics, brier, confusion, log_loss,
@@ -21,6 +22,7 @@ pub use binary::{
 pub use capstan_io::rng;
 pub use deviance::{
     mean_gamma_deviance, mean_pinball_loss, mean_poisson_deviance, mean_tweedie_deviance,
+    weighted_mean_pinball_loss, weighted_mean_tweedie_deviance,
 };
 pub use error::EvalError;
 pub use fairness::{FAIRNESS_METRICS, FairnessMetrics, GroupRates, fairness_metrics};
@@ -28,6 +30,10 @@ pub use multiclass::{MulticlassMetrics, argmax, class_indices, multiclass_metric
 pub use overfit::{MAX_ERROR_RATIO, MAX_SCORE_GAP, overfit_warning};
 pub use regression::{RegressionMetrics, regression_metrics};
 pub use split::{Split, holdout, kfold, time_ordered_holdout, time_series_folds};
+pub use weighted::{
+    WeightedBinaryMetrics, WeightedMulticlassMetrics, WeightedRegressionMetrics,
+    weighted_binary_metrics, weighted_multiclass_metrics, weighted_regression_metrics,
+};
 
 /// Every metric key produced by the `to_map` methods.
 pub const KNOWN_METRICS: &[&str] = &[
@@ -49,6 +55,17 @@ pub const KNOWN_METRICS: &[&str] = &[
     "gamma_deviance",
     "tweedie_deviance",
     "pinball_loss",
+    "weighted_roc_auc",
+    "weighted_log_loss",
+    "weighted_brier",
+    "weighted_accuracy",
+    "weighted_rmse",
+    "weighted_mae",
+    "weighted_r2",
+    "weighted_poisson_deviance",
+    "weighted_gamma_deviance",
+    "weighted_tweedie_deviance",
+    "weighted_pinball_loss",
 ];
 
 /// True for scores (AUC, accuracy, F1, R^2...), false for losses and errors.
@@ -65,6 +82,9 @@ pub fn higher_is_better(metric: &str) -> bool {
             | "f1_macro"
             | "f1_weighted"
             | "r2"
+            | "weighted_roc_auc"
+            | "weighted_accuracy"
+            | "weighted_r2"
     )
 }
 

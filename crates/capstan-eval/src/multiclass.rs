@@ -46,21 +46,7 @@ pub fn multiclass_metrics(
     proba: &[f64],
     n_classes: usize,
 ) -> Result<MulticlassMetrics, EvalError> {
-    if n_classes < 2 {
-        return Err(EvalError::TooFewClasses { found: n_classes });
-    }
-    non_empty("y_true", y_true.len())?;
-    let expected = y_true.len().saturating_mul(n_classes);
-    same_len("proba (n_rows x n_classes)", expected, proba.len())?;
-    if let Some(index) = y_true.iter().position(|&c| c >= n_classes) {
-        return Err(EvalError::ClassOutOfRange {
-            what: "y_true",
-            index,
-            value: y_true[index].to_string(),
-            n_classes,
-        });
-    }
-    probabilities("proba", proba)?;
+    validate(y_true, proba, n_classes)?;
 
     let mut confusion = vec![vec![0u64; n_classes]; n_classes];
     for (&y, row) in y_true.iter().zip(proba.chunks_exact(n_classes)) {
@@ -86,11 +72,10 @@ pub fn multiclass_metrics(
         .map(|(f, &w)| f * w as f64)
         .sum::<f64>()
         / n as f64;
-    let eps = f64::EPSILON;
     let losses = y_true
         .iter()
         .zip(proba.chunks_exact(n_classes))
-        .map(|(&y, row)| -row[y].clamp(eps, 1.0 - eps).ln());
+        .map(|(&y, row)| row_log_loss(row, y));
     Ok(MulticlassMetrics {
         accuracy: correct as f64 / n as f64,
         f1_macro: mean(f1.iter().copied(), n_classes),
@@ -98,6 +83,31 @@ pub fn multiclass_metrics(
         log_loss: mean(losses, n),
         confusion,
     })
+}
+
+/// Checks labels against `n_classes` and the probability matrix's shape and values.
+pub(crate) fn validate(y_true: &[usize], proba: &[f64], n_classes: usize) -> Result<(), EvalError> {
+    if n_classes < 2 {
+        return Err(EvalError::TooFewClasses { found: n_classes });
+    }
+    non_empty("y_true", y_true.len())?;
+    let expected = y_true.len().saturating_mul(n_classes);
+    same_len("proba (n_rows x n_classes)", expected, proba.len())?;
+    if let Some(index) = y_true.iter().position(|&c| c >= n_classes) {
+        return Err(EvalError::ClassOutOfRange {
+            what: "y_true",
+            index,
+            value: y_true[index].to_string(),
+            n_classes,
+        });
+    }
+    probabilities("proba", proba)
+}
+
+/// One row's log loss: -ln(p[true class]), p clipped to `[eps, 1 - eps]`, eps = f64::EPSILON.
+pub(crate) fn row_log_loss(row: &[f64], y: usize) -> f64 {
+    let eps = f64::EPSILON;
+    -row[y].clamp(eps, 1.0 - eps).ln()
 }
 
 /// Index of the first maximum of a non-empty row.

@@ -30,6 +30,9 @@ pub struct EvaluateArgs {
     /// Sensitive columns, comma separated: fairness metrics by group (binary models)
     #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
     pub sensitive: Vec<String>,
+    /// A numeric column of row weights: also report weighted metrics (`weighted_*`)
+    #[arg(long, value_name = "COLUMN")]
+    pub weight_column: Option<String>,
     /// Print the metrics as JSON
     #[arg(long)]
     pub json: bool,
@@ -62,8 +65,19 @@ pub fn run(args: &EvaluateArgs, store: &StoreLocation) -> Result<()> {
     } else {
         frame
     };
+    let weights = match &args.weight_column {
+        Some(name) => Some(crate::weights::read(&frame, name, &rows, &source)?),
+        None => None,
+    };
     let predictions = bundle.predict(&frame)?;
-    let score = evaluation::score(info.task, &y, &predictions, args.threshold)?;
+    let score = evaluation::split_score(
+        info.task,
+        &y,
+        &predictions,
+        args.threshold,
+        evaluation::ObjectiveMetric::of_bundle(&bundle),
+        weights.as_deref(),
+    )?;
     let metrics = &score.metrics;
     let fairness = if args.sensitive.is_empty() {
         Default::default()

@@ -81,6 +81,10 @@ pub struct TrainArgs {
     /// on the test split (binary tasks); they need not be features (--drop them)
     #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
     pub sensitive: Vec<String>,
+    /// A numeric column of row weights (finite, >= 0): gbdt training and weighted metrics;
+    /// not a feature, so predictions do not need it
+    #[arg(long, value_name = "COLUMN")]
+    pub weight_column: Option<String>,
     /// Also write the model bundle to this file
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -122,6 +126,7 @@ impl TrainArgs {
         set!(self.rules.clone().map(Some) => cfg.rules);
         set!(self.delimiter.map(Some) => cfg.delimiter);
         set!(self.name.clone().map(Some) => cfg.name);
+        set!(self.weight_column.clone().map(Some) => cfg.weight_column);
         if !self.sensitive.is_empty() {
             cfg.sensitive = self.sensitive.clone();
         }
@@ -180,6 +185,7 @@ pub fn run(args: &TrainArgs, store: &StoreLocation) -> Result<()> {
             "run_id": run_id,
             "task": outcome.bundle.manifest.target.task.name(),
             "model": cfg.model.name(),
+            "weight_column": cfg.weight_column,
             "rows": outcome.n_rows,
             "train_rows": outcome.n_train,
             "test_rows": outcome.n_test,
@@ -244,6 +250,9 @@ fn new_run(
     if let Some(best) = outcome.best_iteration {
         tags.insert("best_iteration".to_string(), best.to_string());
     }
+    if let Some(weight) = &cfg.weight_column {
+        tags.insert("weight_column".to_string(), weight.clone());
+    }
     NewRun {
         name: cfg.name.clone(),
         task: manifest.target.task.name().to_string(),
@@ -262,7 +271,7 @@ fn new_run(
 fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
     let target = &outcome.bundle.manifest.target;
     crate::outln!(
-        "trained {} ({}) on {} rows ({} train, {} test), {} features; target '{}'{}",
+        "trained {} ({}) on {} rows ({} train, {} test), {} features; target '{}'{}{}",
         cfg.model.name(),
         target.task.name(),
         outcome.n_rows,
@@ -270,8 +279,13 @@ fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
         outcome.n_test,
         outcome.n_features,
         target.name,
+        match &cfg.weight_column {
+            Some(w) => format!("; row weights '{w}'"),
+            None => String::new(),
+        },
         match outcome.best_iteration {
-            Some(b) => format!("; best iteration {}", b + 1),
+            // `best_iteration` counts rounds from 1 already.
+            Some(b) => format!("; best iteration {b}"),
             None => String::new(),
         }
     );

@@ -21,11 +21,14 @@ pub(super) fn fit_pipeline(
         ModelKind::Gbdt => PipelineMode::Tree,
         ModelKind::Linear => PipelineMode::Linear,
     };
+    // The target and the weights are not inputs: predictions need neither.
+    let mut exclude = vec![target];
+    exclude.extend(cfg.weight_column.as_deref());
     Ok(FittedPipeline::fit_with_report(
         &cfg.features,
         mode,
         frame,
-        &[target],
+        &exclude,
     )?)
 }
 
@@ -35,15 +38,23 @@ pub(super) struct Fitted {
     pub best_iteration: Option<usize>,
 }
 
+/// Fits the configured learner; `weights` (one per row of `x`) need the GBDT, which
+/// `validate_config` checks.
 pub(super) fn fit_model(
     cfg: &TrainConfig,
     task: Task,
     x: &Matrix,
     y: &[f64],
+    weights: Option<&[f64]>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Fitted> {
     match cfg.model {
         ModelKind::Linear => {
+            if weights.is_some() {
+                return Err(crate::exit::input_error(
+                    "the linear model does not take row weights",
+                ));
+            }
             let model = linear::fit(x, y, task, &cfg.linear).context("linear model")?;
             Ok(Fitted {
                 model: Model::Linear(model),
@@ -62,8 +73,9 @@ pub(super) fn fit_model(
                     total,
                 })
             };
+            let objective = super::objective_metric(cfg);
             if params.early_stopping_rounds.is_none() {
-                let model = gbdt::fit((x, y), None, task, &params, &mut report).context("gbdt")?;
+                let model = fit_gbdt((x, y), weights, None, task, &params, &mut report)?;
                 return Ok(Fitted {
                     model: Model::Gbdt(model),
                     valid_metrics: None,
@@ -91,16 +103,26 @@ pub(super) fn fit_model(
             let y_fit: Vec<f64> = split.train.iter().map(|&i| y[i]).collect();
             let x_valid = x.take_rows(&split.test);
             let y_valid: Vec<f64> = split.test.iter().map(|&i| y[i]).collect();
-            let model = gbdt::fit(
+            let w_fit = crate::weights::take(weights, &split.train);
+            let w_valid = crate::weights::take(weights, &split.test);
+            // Early stopping watches the unweighted validation loss (the library's).
+            let model = fit_gbdt(
                 (&x_fit, &y_fit),
+                w_fit.as_deref(),
                 Some((&x_valid, &y_valid)),
                 task,
                 &params,
                 &mut report,
-            )
-            .context("gbdt")?;
-            let valid =
-                evaluation::score(task, &y_valid, &model.predict(&x_valid), cfg.threshold)?.metrics;
+            )?;
+            let valid = evaluation::split_score(
+                task,
+                &y_valid,
+                &model.predict(&x_valid),
+                cfg.threshold,
+                objective,
+                w_valid.as_deref(),
+            )?
+            .metrics;
             let best = model.best_iteration;
             Ok(Fitted {
                 model: Model::Gbdt(model),
@@ -111,10 +133,27 @@ pub(super) fn fit_model(
     }
 }
 
+/// [`gbdt::fit`], or [`gbdt::fit_weighted`] with weights.
+fn fit_gbdt(
+    train: (&Matrix, &[f64]),
+    weights: Option<&[f64]>,
+    valid: Option<(&Matrix, &[f64])>,
+    task: Task,
+    params: &gbdt::GbdtParams,
+    report: &mut dyn FnMut(gbdt::Iteration),
+) -> Result<gbdt::GbdtModel> {
+    match weights {
+        Some(w) => gbdt::fit_weighted(train, w, valid, task, params, report),
+        None => gbdt::fit(train, valid, task, params, report),
+    }
+    .context("gbdt")
+}
+
 pub(super) fn cross_validate(
     cfg: &TrainConfig,
     frame: &Frame,
     y: &[f64],
+    weights: Option<&[f64]>,
     target: &Target,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<MetricMap>> {
@@ -146,9 +185,19 @@ pub(super) fn cross_validate(
         let x_held = pipeline.transform(&held_frame)?;
         let y_fit: Vec<f64> = fold.train.iter().map(|&i| y[i]).collect();
         let y_held: Vec<f64> = fold.test.iter().map(|&i| y[i]).collect();
-        let fitted = fit_model(cfg, target.task, &x_fit, &y_fit, progress)?;
+        let w_fit = crate::weights::take(weights, &fold.train);
+        let w_held = crate::weights::take(weights, &fold.test);
+        let fitted = fit_model(cfg, target.task, &x_fit, &y_fit, w_fit.as_deref(), progress)?;
         let held = fitted.model.predict(&x_held);
-        out.push(evaluation::score(target.task, &y_held, &held, cfg.threshold)?.metrics);
+        let score = evaluation::split_score(
+            target.task,
+            &y_held,
+            &held,
+            cfg.threshold,
+            super::objective_metric(cfg),
+            w_held.as_deref(),
+        )?;
+        out.push(score.metrics);
     }
     Ok(out)
 }

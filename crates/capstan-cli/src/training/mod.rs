@@ -109,6 +109,10 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
         frame
     };
     let (frame, target, duplicates_dropped) = drop_duplicates(cfg, frame, target);
+    let weights = match &cfg.weight_column {
+        Some(name) => Some(crate::weights::read(&frame, name, &target.rows, &source)?),
+        None => None,
+    };
     let min_rows = 10;
     if frame.n_rows() < min_rows {
         return Err(input_error(format!(
@@ -131,10 +135,19 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     let test_frame = frame.take(&split.test);
     let y_train: Vec<f64> = split.train.iter().map(|&i| target.y[i]).collect();
     let y_test: Vec<f64> = split.test.iter().map(|&i| target.y[i]).collect();
+    let w_train = crate::weights::take(weights.as_deref(), &split.train);
+    let w_test = crate::weights::take(weights.as_deref(), &split.test);
 
     let mut cv_folds = Vec::new();
     if cfg.split.cv_folds > 0 {
-        cv_folds = cross_validate(cfg, &train_frame, &y_train, &target, progress)?;
+        cv_folds = cross_validate(
+            cfg,
+            &train_frame,
+            &y_train,
+            w_train.as_deref(),
+            &target,
+            progress,
+        )?;
     }
 
     progress(Progress::Stage("fitting features".into()));
@@ -145,30 +158,50 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     let x_test = pipeline.transform(&test_frame)?;
 
     progress(Progress::Stage("training".into()));
-    let fitted = fit_model(cfg, target.task, &x_train, &y_train, progress)?;
+    let fitted = fit_model(
+        cfg,
+        target.task,
+        &x_train,
+        &y_train,
+        w_train.as_deref(),
+        progress,
+    )?;
 
     progress(Progress::Stage("evaluating".into()));
+    let objective = objective_metric(cfg);
     let mut metrics = BTreeMap::new();
     let p_train = fitted.model.predict(&x_train);
-    let objective_metrics = |y: &[f64], p: &Predictions| match cfg.model {
-        crate::config::ModelKind::Gbdt => evaluation::objective_metrics(&cfg.gbdt, y, p),
-        _ => evaluation::MetricMap::new(),
-    };
-    let mut train_metrics =
-        evaluation::score(target.task, &y_train, &p_train, cfg.threshold)?.metrics;
-    train_metrics.extend(objective_metrics(&y_train, &p_train));
-    metrics.insert("train".to_string(), train_metrics);
+    let train_score = evaluation::split_score(
+        target.task,
+        &y_train,
+        &p_train,
+        cfg.threshold,
+        objective,
+        w_train.as_deref(),
+    )?;
+    metrics.insert("train".to_string(), train_score.metrics);
     if let Some(valid) = fitted.valid_metrics {
         metrics.insert("valid".to_string(), valid);
     }
     let p_test = fitted.model.predict(&x_test);
     let mut test_confusion = None;
     if !y_test.is_empty() {
-        let mut test = evaluation::score(target.task, &y_test, &p_test, cfg.threshold)?;
-        test.metrics.extend(objective_metrics(&y_test, &p_test));
+        let test = evaluation::split_score(
+            target.task,
+            &y_test,
+            &p_test,
+            cfg.threshold,
+            objective,
+            w_test.as_deref(),
+        )?;
         if let Some(w) = evaluation::overfit_warning(target.task, &metrics["train"], &test.metrics)
         {
             warnings.push(w);
+        }
+        if w_test.as_ref().is_some_and(|w| w.iter().all(|&v| v == 0.0)) {
+            warnings.push(
+                "every test row has weight zero: the test split has no weighted metrics".into(),
+            );
         }
         metrics.insert("test".to_string(), test.metrics);
         test_confusion = test.confusion;
@@ -239,6 +272,14 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
     })
 }
 
+/// The metric of the GBDT objective reported next to the task's, if it has one.
+fn objective_metric(cfg: &TrainConfig) -> Option<evaluation::ObjectiveMetric> {
+    match cfg.model {
+        crate::config::ModelKind::Gbdt => evaluation::ObjectiveMetric::of_params(&cfg.gbdt),
+        crate::config::ModelKind::Linear => None,
+    }
+}
+
 /// With `features.clean.dedup`, keeps the first of every set of identical rows (target
 /// included) before the split, so no row is in both train and test.
 fn drop_duplicates(
@@ -274,12 +315,50 @@ fn validate_config(cfg: &TrainConfig) -> Result<()> {
         )));
     }
     evaluation::check_threshold(cfg.threshold)?;
+    check_weight_column(cfg)?;
     if cfg.split.cv_folds == 1 {
         return Err(input_error(
             "split.cv_folds must be 0 (off) or at least 2, found 1",
         ));
     }
     constraints::check(cfg)
+}
+
+/// A weight column needs a learner that takes weights and cannot be an input or the target.
+fn check_weight_column(cfg: &TrainConfig) -> Result<()> {
+    let Some(name) = &cfg.weight_column else {
+        return Ok(());
+    };
+    if cfg.model == crate::config::ModelKind::Linear {
+        return Err(input_error(format!(
+            "weight column '{name}': the linear model does not take row weights; \
+             use --model gbdt or leave out the weight column"
+        )));
+    }
+    let objective = cfg.gbdt.objective;
+    if matches!(
+        objective,
+        capstan_learn::gbdt::Objective::L1 | capstan_learn::gbdt::Objective::Quantile
+    ) {
+        return Err(input_error(format!(
+            "weight column '{name}': the gbdt objective '{}' does not take row weights \
+             (l1 and quantile do not)",
+            objective.name()
+        )));
+    }
+    if cfg.target.as_deref() == Some(name.as_str()) {
+        return Err(input_error(format!(
+            "weight column '{name}' is also the target"
+        )));
+    }
+    if let Some(include) = &cfg.features.include
+        && include.contains(name)
+    {
+        return Err(input_error(format!(
+            "weight column '{name}' is listed in features.include; weights cannot be an input"
+        )));
+    }
+    Ok(())
 }
 
 /// Text columns with a distinct value in (almost) every row cannot generalize to new rows.

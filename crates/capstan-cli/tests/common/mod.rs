@@ -64,3 +64,47 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The python to use for oracles, after importing `modules`: `CAPSTAN_PYTHON` when set,
+/// else the workspace `.venv`, else `python3`. `None` (with a skip note) when none has the
+/// modules; under `CI` that is a failure.
+pub fn python(modules: &str) -> Option<PathBuf> {
+    let candidates = match std::env::var_os("CAPSTAN_PYTHON") {
+        Some(py) => vec![PathBuf::from(py)],
+        None => vec![
+            repo_root().join(".venv/bin/python"),
+            PathBuf::from("python3"),
+        ],
+    };
+    let check = format!("import {modules}");
+    let found = candidates.into_iter().find(|py| {
+        Command::new(py)
+            .args(["-c", &check])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but no python with {modules} was found (set CAPSTAN_PYTHON)"
+        );
+        eprintln!("skipping oracle: no python with {modules} (set CAPSTAN_PYTHON)");
+    }
+    found
+}
+
+/// Runs a python oracle script with arguments; its stdout as JSON.
+pub fn python_json(py: &Path, script: &str, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("python prints JSON")
+}
