@@ -61,6 +61,10 @@ struct Args {
     /// Fit and predict this many times; the best time is reported
     #[arg(long, default_value_t = 1)]
     repeat: usize,
+    /// Predict this many times instead of --repeat (prediction is short, so more runs
+    /// give a steadier best time)
+    #[arg(long)]
+    predict_repeat: Option<usize>,
     /// Comma-separated feature columns holding integer category codes
     #[arg(long, value_delimiter = ',', value_name = "COLS")]
     categorical: Vec<String>,
@@ -116,9 +120,10 @@ fn run(args: &Args) -> Result<Value> {
         bail!("no model was fitted");
     };
 
-    let mut predict_times = Vec::with_capacity(args.repeat);
+    let predict_repeat = args.predict_repeat.unwrap_or(args.repeat).max(1);
+    let mut predict_times = Vec::with_capacity(predict_repeat);
     let mut preds = None;
-    for _ in 0..args.repeat {
+    for _ in 0..predict_repeat {
         drop(preds.take());
         let t = Instant::now();
         let p = model.predict(&x_test);

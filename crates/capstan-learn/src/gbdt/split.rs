@@ -226,6 +226,26 @@ fn pair_gain(
     }
 }
 
+/// The gain a candidate must beat: the best so far, and at least `min_gain_shift`.
+fn floor(best: &Option<Best>, min_gain_shift: f64) -> f64 {
+    best.as_ref()
+        .map_or(min_gain_shift, |b| b.gain.max(min_gain_shift))
+}
+
+/// A division-free screen of `leaf_gain(left) + leaf_gain(right) > floor`:
+/// `tl^2 dr + tr^2 dl > floor dl dr`, with a margin far above rounding, so it is never false
+/// when the exact gain (two divisions) beats `floor`; only candidates it passes pay for them.
+#[inline]
+fn may_beat(left: &Stats, right: &Stats, floor: f64, sc: Scales, p: &SplitParams) -> bool {
+    let (dl, dr) = (sc.h(left) + p.l2, sc.h(right) + p.l2);
+    if !(dl > 0.0 && dr > 0.0 && floor > 0.0) {
+        return true;
+    }
+    let tl = threshold_l1(sc.g(left), p.l1);
+    let tr = threshold_l1(sc.g(right), p.l1);
+    tl * tl * dr + tr * tr * dl > floor * (1.0 - 1e-9) * dl * dr
+}
+
 /// Threshold scan: right to left (missing left), then left to right (missing right) when the
 /// feature has a NaN bin; the second direction must be strictly better to win.
 fn numeric(
@@ -249,6 +269,9 @@ fn numeric(
         if !enough(&left, sc, p) {
             break;
         }
+        if mc.is_none() && !may_beat(&left, &right, floor(&best, min_gain_shift), sc, p) {
+            continue;
+        }
         let gain = pair_gain(&left, &right, sc, p.l1, p.l2, mc);
         // Without a NaN bin, unseen missing values follow the larger side.
         let default_left = has_nan || left.n >= right.n;
@@ -268,6 +291,9 @@ fn numeric(
             let right = parent - left;
             if !enough(&right, sc, p) {
                 break;
+            }
+            if mc.is_none() && !may_beat(&left, &right, floor(&best, min_gain_shift), sc, p) {
+                continue;
             }
             let gain = pair_gain(&left, &right, sc, p.l1, p.l2, mc);
             let rule = Rule::Numeric {
