@@ -5,11 +5,12 @@ use capstan_frame::Matrix;
 use rayon::prelude::*;
 
 use super::binning::{BinConfig, BinnedData};
+use super::colsample::{self, ByNode};
 use super::constraints::Constraints;
 use super::grow::{self, GrowBuffers, GrowParams, Grower};
 use super::histogram;
 use super::objective::{self, Loss};
-use super::rng::{Rng, below, sample};
+use super::rng::{Rng, below};
 use super::split::SplitParams;
 use super::tree::Tree;
 use super::{GbdtModel, GbdtParams, Iteration, TrainScores, validate, weights};
@@ -40,19 +41,6 @@ fn grow_params(p: &GbdtParams, n_features: usize) -> GrowParams {
             min_data_per_group: p.min_data_per_group as i64,
         },
     }
-}
-
-/// LightGBM's feature count per tree: `max(round(F * fraction), min(2, F))`.
-fn sample_features(rng: &mut Rng, n_features: usize, fraction: f64) -> Vec<bool> {
-    if fraction >= 1.0 {
-        return vec![true; n_features];
-    }
-    let cnt = ((n_features as f64 * fraction).round() as usize).max(n_features.min(2));
-    let mut used = vec![false; n_features];
-    for f in sample(rng, n_features, cnt) {
-        used[f] = true;
-    }
-    used
 }
 
 /// Bernoulli row sample, as LightGBM's bagging; never empty.
@@ -136,7 +124,8 @@ pub(crate) fn fit(
         }
         let mut round_trees = Vec::with_capacity(k);
         for c in 0..k {
-            let used = sample_features(&mut feature_rng, data.n_features(), p.feature_fraction);
+            let used = colsample::by_tree(&mut feature_rng, data.n_features(), p.feature_fraction);
+            let by_node = ByNode::new(p.seed, round * k + c, &used, p.feature_fraction_bynode);
             let cols = c * n..(c + 1) * n;
             let scales = histogram::quantize(&grad[cols.clone()], &hess[cols], &mut quantized);
             let grower = Grower {
@@ -145,6 +134,7 @@ pub(crate) fn fit(
                 scales,
                 used: &used,
                 params: &gp,
+                by_node: by_node.as_ref(),
             };
             let grown = grower.grow(&bag, &mut bufs);
             let mut tree = grown.tree;

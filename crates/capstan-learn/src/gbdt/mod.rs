@@ -7,6 +7,7 @@
 
 mod binning;
 mod boost;
+mod colsample;
 mod constraints;
 mod flat;
 mod grow;
@@ -44,6 +45,11 @@ pub struct GbdtParams {
     pub min_gain_to_split: f64,
     pub max_bins: usize,
     pub feature_fraction: f64,
+    /// Share of the tree's features searched at each node (LightGBM
+    /// `feature_fraction_bynode`): `max(round(n * fraction), min(2, n))` of the tree's `n`
+    /// features, drawn per node from a stream seeded by (seed, tree, node); 1 searches all.
+    #[serde(skip_serializing_if = "is_one")]
+    pub feature_fraction_bynode: f64,
     pub bagging_fraction: f64,
     pub bagging_freq: usize,
     /// Stop when the validation loss has not improved for this many rounds.
@@ -98,6 +104,10 @@ pub struct GbdtParams {
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
 }
 
 /// Class weights, as scikit-learn's and LightGBM's `class_weight`.
@@ -184,6 +194,7 @@ impl Default for GbdtParams {
             min_gain_to_split: 0.0,
             max_bins: 255,
             feature_fraction: 1.0,
+            feature_fraction_bynode: 1.0,
             bagging_fraction: 1.0,
             bagging_freq: 0,
             early_stopping_rounds: None,

@@ -84,6 +84,7 @@ pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> 
         ));
     }
     fraction("feature_fraction", p.feature_fraction)?;
+    fraction("feature_fraction_bynode", p.feature_fraction_bynode)?;
     fraction("bagging_fraction", p.bagging_fraction)?;
     at_least("min_data_in_bin", p.min_data_in_bin, 1)?;
     at_least("bin_construct_sample_cnt", p.bin_construct_sample_cnt, 1)?;
