@@ -16,6 +16,7 @@ fn fit(x: &capstan_frame::Matrix, y: &[f64], task: Task, p: &GbdtParams) -> Gbdt
 /// Test metric of ours and LightGBM's on an 80/20 split (AUC for binary, RMSE otherwise).
 fn against_lightgbm(
     name: &str,
+    tag: &str,
     params: &GbdtParams,
     extra: serde_json::Value,
 ) -> Option<(f64, f64)> {
@@ -25,17 +26,15 @@ fn against_lightgbm(
     let (xtr, ytr) = subset(&d, &train_rows);
     let (xte, yte) = subset(&d, &test_rows);
     let ours = fit(&xtr, &ytr, d.task, params).predict(&xte).values;
-    let mut lgb = json!({
-        "num_iterations": params.n_trees, "learning_rate": params.learning_rate,
-        "num_leaves": params.num_leaves, "num_threads": 1, "deterministic": true,
-        "seed": 0, "verbose": -1, "categorical_feature": categorical_columns(&xtr),
-        "objective": if d.task == Task::Binary { "binary" } else { "regression" },
-    });
-    if let (Some(l), Some(o)) = (lgb.as_object_mut(), extra.as_object()) {
-        l.extend(o.clone());
-    }
+    let objective = if d.task == Task::Binary {
+        "binary"
+    } else {
+        "regression"
+    };
+    let mut lgb = lightgbm_params(params, &xtr, extra.clone());
+    lgb["objective"] = json!(objective);
     // Tests run in parallel: one scratch directory per data set and sampling.
-    let tag = format!("sampling-{name}-{}", extra.to_string().len());
+    let tag = format!("sampling-{name}-{tag}");
     let theirs = lightgbm_predict(&py, &tag, (&xtr, &ytr), (&xte, &yte), lgb);
     let metric = |p: &[f64]| {
         if d.task == Task::Binary {
@@ -54,11 +53,11 @@ fn per_node_sampling_matches_lightgbm_accuracy() {
         ..GbdtParams::default()
     };
     let extra = json!({"feature_fraction_bynode": 0.5});
-    if let Some((ours, theirs)) = against_lightgbm("adult", &params, extra.clone()) {
+    if let Some((ours, theirs)) = against_lightgbm("adult", "bynode", &params, extra.clone()) {
         eprintln!("adult bynode 0.5 auc: capstan {ours:.5}, lightgbm {theirs:.5}");
         assert!((ours - theirs).abs() <= 0.003, "auc {ours} vs {theirs}");
     }
-    if let Some((ours, theirs)) = against_lightgbm("california_housing", &params, extra) {
+    if let Some((ours, theirs)) = against_lightgbm("california_housing", "bynode", &params, extra) {
         eprintln!("california bynode 0.5 rmse: capstan {ours:.1}, lightgbm {theirs:.1}");
         assert!(
             (ours - theirs).abs() / theirs <= 0.02,

@@ -78,6 +78,7 @@ pub(crate) fn fit(
     validate::params(p, valid.is_some())?;
     validate::objective(p, task)?;
     let loss = Loss::new(task, p);
+    validate::base_score(p, loss)?;
     validate::dataset(x, y, task, "training")?;
     validate::objective_targets(y, loss, "training")?;
     if let Some((vx, vy)) = valid {
@@ -98,7 +99,7 @@ pub(crate) fn fit(
         },
     );
     let (n, k) = (x.n_rows, objective::n_scores(task));
-    let init = objective::init_scores(loss, y, w.as_deref());
+    let init = objective::start_scores(loss, p, y, w.as_deref());
     let mut scores: Vec<f64> = (0..n * k).map(|i| init[i % k]).collect();
     let mut valid_scores: Option<Vec<f64>> =
         valid.map(|(vx, _)| (0..vx.n_rows * k).map(|i| init[i % k]).collect());

@@ -82,6 +82,18 @@ pub struct GbdtParams {
     pub tweedie_variance_power: f64,
     /// Poisson: added to the score in the hessian, which damps the first steps (> 0).
     pub poisson_max_delta_step: f64,
+    /// Start from the loss's best constant (LightGBM `boost_from_average`: mean, median or
+    /// quantile, log of the mean, log-odds, log class priors); `false` starts every raw score
+    /// at 0.
+    #[serde(skip_serializing_if = "is_true")]
+    pub boost_from_average: bool,
+    /// The initial prediction, in the target's scale (XGBoost `base_score`), in place of
+    /// `boost_from_average`'s constant: a probability in (0, 1) for binary (raw score
+    /// `ln(p / (1 - p))`), a value for regression (> 0 for the log-link objectives poisson,
+    /// tweedie and gamma: raw score `ln(v)`). Not for multiclass, nor with
+    /// `boost_from_average = false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_score: Option<f64>,
     /// Classification: per-class weights multiplied into the sample weights (training only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_weight: Option<ClassWeight>,
@@ -108,6 +120,10 @@ fn is_zero(v: &f64) -> bool {
 
 fn is_one(v: &f64) -> bool {
     *v == 1.0
+}
+
+fn is_true(v: &bool) -> bool {
+    *v
 }
 
 /// Class weights, as scikit-learn's and LightGBM's `class_weight`.
@@ -211,6 +227,8 @@ impl Default for GbdtParams {
             alpha: 0.9,
             tweedie_variance_power: 1.5,
             poisson_max_delta_step: 0.7,
+            boost_from_average: true,
+            base_score: None,
             class_weight: None,
             monotone_constraints: Vec::new(),
             monotone_penalty: 0.0,

@@ -213,6 +213,44 @@ pub(crate) fn objective(p: &GbdtParams, task: Task) -> Result<(), LearnError> {
     }
 }
 
+/// `base_score` is a prediction the loss's link can take, and is not mixed with
+/// `boost_from_average = false`.
+pub(crate) fn base_score(p: &GbdtParams, loss: Loss) -> Result<(), LearnError> {
+    let Some(v) = p.base_score else {
+        return Ok(());
+    };
+    let fail = |message: String| Err(param("base_score", message));
+    if !p.boost_from_average {
+        return fail(
+            "cannot be set with boost_from_average = false (that starts from a raw score of 0); \
+             remove one of them"
+                .into(),
+        );
+    }
+    match loss {
+        Loss::Multiclass { .. } => fail(
+            "is not supported for multiclass (one score per class); leave it unset, or set \
+             boost_from_average = false to start every class at 0"
+                .into(),
+        ),
+        Loss::Binary if !(v > 0.0 && v < 1.0) => fail(format!(
+            "must be a probability in (0, 1) for binary classification, found {}",
+            show(v)
+        )),
+        Loss::Poisson { .. } | Loss::Tweedie { .. } | Loss::Gamma
+            if !(v.is_finite() && v > 0.0) =>
+        {
+            fail(format!(
+                "must be finite and > 0 for the '{}' objective (log link), found {}",
+                p.objective.name(),
+                show(v)
+            ))
+        }
+        _ if !v.is_finite() => fail(format!("must be finite, found {}", show(v))),
+        _ => Ok(()),
+    }
+}
+
 /// Targets the loss can take: >= 0 and not all zero for Poisson and Tweedie, > 0 for gamma.
 pub(crate) fn objective_targets(y: &[f64], loss: Loss, what: &str) -> Result<(), LearnError> {
     let (name, positive) = match loss {
