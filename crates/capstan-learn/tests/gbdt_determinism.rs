@@ -4,7 +4,7 @@
 mod support;
 
 use capstan_learn::Model;
-use capstan_learn::gbdt::{self, GbdtModel, GbdtParams};
+use capstan_learn::gbdt::{self, GbdtModel, GbdtParams, SampleStrategy};
 use support::*;
 
 fn fit_with_threads(threads: usize, d: &Dataset, rows: &[usize], params: &GbdtParams) -> GbdtModel {
@@ -110,4 +110,26 @@ fn per_node_sampling_is_bit_identical_for_1_2_and_3_threads() {
         json[0], different,
         "the seed should change the node samples"
     );
+}
+
+#[test]
+fn goss_is_bit_identical_for_1_2_and_3_threads() {
+    // multiclass: GOSS ranks rows by |g * h| summed over the classes
+    let d = load("letter");
+    let (train, _) = split(d.x.n_rows, 0.5, 2);
+    let params = GbdtParams {
+        n_trees: 6,
+        learning_rate: 0.5,
+        data_sample_strategy: SampleStrategy::Goss,
+        feature_fraction_bynode: 0.7,
+        seed: 4,
+        ..GbdtParams::default()
+    };
+    let json = json_for_threads(&d, &train, &params);
+    assert_eq!(json[0], json[1], "1 vs 2 threads");
+    assert_eq!(json[0], json[2], "1 vs 3 threads");
+    let other_seed = GbdtParams { seed: 9, ..params };
+    let different =
+        serde_json::to_string(&fit_with_threads(2, &d, &train, &other_seed)).expect("json");
+    assert_ne!(json[0], different, "the seed should change the GOSS draws");
 }

@@ -7,13 +7,14 @@ use rayon::prelude::*;
 use super::binning::{BinConfig, BinnedData};
 use super::colsample::{self, ByNode};
 use super::constraints::Constraints;
+use super::goss::{self, Goss};
 use super::grow::{self, GrowBuffers, GrowParams, Grower};
 use super::histogram;
 use super::objective::{self, Loss};
 use super::rng::{Rng, below};
 use super::split::SplitParams;
 use super::tree::Tree;
-use super::{GbdtModel, GbdtParams, Iteration, TrainScores, validate, weights};
+use super::{GbdtModel, GbdtParams, Iteration, SampleStrategy, TrainScores, validate, weights};
 use crate::{LearnError, Task};
 
 /// A fitted model and the training scores maintained while boosting (row-major `n x K`).
@@ -79,6 +80,7 @@ pub(crate) fn fit(
     validate::objective(p, task)?;
     let loss = Loss::new(task, p);
     validate::base_score(p, loss)?;
+    validate::row_sampling(p)?;
     validate::dataset(x, y, task, "training")?;
     validate::objective_targets(y, loss, "training")?;
     if let Some((vx, vy)) = valid {
@@ -108,6 +110,11 @@ pub(crate) fn fit(
     let mut quantized = Vec::new();
     let mut bufs = GrowBuffers::new(&data);
     let bagging = p.bagging_freq > 0 && p.bagging_fraction < 1.0;
+    let goss = (p.data_sample_strategy == SampleStrategy::Goss).then_some(Goss {
+        top_rate: p.top_rate,
+        other_rate: p.other_rate,
+        seed: p.seed,
+    });
     let mut bag: Vec<u32> = (0..n as u32).collect();
     let mut in_bag = vec![true; n];
     let (mut bag_rng, mut feature_rng) = (Rng::stream(p.seed, 1), Rng::stream(p.seed, 2));
@@ -122,6 +129,12 @@ pub(crate) fn fit(
         objective::gradients(loss, y, &scores, &mut grad, &mut hess);
         if let Some(w) = &w {
             weights::apply(w, &mut grad, &mut hess);
+        }
+        // Rows out of this round's sample still get the round's trees (below).
+        let mut sampled = bagging;
+        if let Some(goss) = goss.filter(|_| round >= goss::first_round(p.learning_rate)) {
+            goss.sample(round, &mut grad, &mut hess, &mut bag, &mut in_bag);
+            sampled = true;
         }
         let mut round_trees = Vec::with_capacity(k);
         for c in 0..k {
@@ -163,7 +176,7 @@ pub(crate) fn fit(
                     scores[r as usize * k + c] += tree.leaf_value[leaf];
                 }
             }
-            if bagging {
+            if sampled {
                 for (r, _) in in_bag.iter().enumerate().filter(|(_, b)| !**b) {
                     let leaf = grow::binned_leaf(&tree, &grown.rules, &data, r);
                     scores[r * k + c] += tree.leaf_value[leaf];

@@ -10,6 +10,7 @@ mod boost;
 mod colsample;
 mod constraints;
 mod flat;
+mod goss;
 mod grow;
 mod histogram;
 mod objective;
@@ -112,6 +113,45 @@ pub struct GbdtParams {
     /// (a feature in no group is never used). Empty for none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub interaction_constraints: Vec<Vec<usize>>,
+    /// How rows are sampled each round (LightGBM `data_sample_strategy`): `bagging` (by
+    /// `bagging_fraction` every `bagging_freq` rounds) or `goss`.
+    #[serde(skip_serializing_if = "SampleStrategy::is_bagging")]
+    pub data_sample_strategy: SampleStrategy,
+    /// GOSS: the share of rows with the largest `|gradient x hessian|`, always kept.
+    #[serde(skip_serializing_if = "is_default_top_rate")]
+    pub top_rate: f64,
+    /// GOSS: the share of rows drawn from the others; their gradients and hessians are
+    /// multiplied by `(1 - top_rate) / other_rate`. `top_rate + other_rate <= 1`.
+    #[serde(skip_serializing_if = "is_default_other_rate")]
+    pub other_rate: f64,
+}
+
+/// Row sampling per round; names follow LightGBM's `data_sample_strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleStrategy {
+    /// Bernoulli row samples (`bagging_fraction`, `bagging_freq`); none at their defaults.
+    #[default]
+    Bagging,
+    /// Gradient-based one-side sampling (`top_rate`, `other_rate`): from round
+    /// `1 / learning_rate` on (all rows before, as LightGBM), each round keeps the rows with
+    /// the largest `|g * h|` and a seeded random share of the rest, scaled up. Not with
+    /// bagging.
+    Goss,
+}
+
+impl SampleStrategy {
+    fn is_bagging(&self) -> bool {
+        *self == SampleStrategy::Bagging
+    }
+
+    /// The configuration name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SampleStrategy::Bagging => "bagging",
+            SampleStrategy::Goss => "goss",
+        }
+    }
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -124,6 +164,14 @@ fn is_one(v: &f64) -> bool {
 
 fn is_true(v: &bool) -> bool {
     *v
+}
+
+fn is_default_top_rate(v: &f64) -> bool {
+    *v == 0.2
+}
+
+fn is_default_other_rate(v: &f64) -> bool {
+    *v == 0.1
 }
 
 /// Class weights, as scikit-learn's and LightGBM's `class_weight`.
@@ -233,6 +281,9 @@ impl Default for GbdtParams {
             monotone_constraints: Vec::new(),
             monotone_penalty: 0.0,
             interaction_constraints: Vec::new(),
+            data_sample_strategy: SampleStrategy::Bagging,
+            top_rate: 0.2,
+            other_rate: 0.1,
         }
     }
 }

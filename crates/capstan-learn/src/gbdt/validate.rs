@@ -3,7 +3,7 @@
 use capstan_frame::{FeatureKind, Matrix};
 
 use super::objective::Loss;
-use super::{GbdtParams, Objective};
+use super::{GbdtParams, Objective, SampleStrategy};
 use crate::{LearnError, Task};
 
 /// A value for a message: non-finite values in lowercase (`nan`, `inf`, `-inf`).
@@ -211,6 +211,35 @@ pub(crate) fn objective(p: &GbdtParams, task: Task) -> Result<(), LearnError> {
         }
         _ => Ok(()),
     }
+}
+
+/// GOSS rates in range, and GOSS not mixed with bagging.
+pub(crate) fn row_sampling(p: &GbdtParams) -> Result<(), LearnError> {
+    if p.data_sample_strategy != SampleStrategy::Goss {
+        return Ok(());
+    }
+    fraction("top_rate", p.top_rate)?;
+    fraction("other_rate", p.other_rate)?;
+    if p.top_rate + p.other_rate > 1.0 {
+        return Err(param(
+            "other_rate",
+            format!(
+                "top_rate + other_rate must be at most 1, found {} + {}",
+                p.top_rate, p.other_rate
+            ),
+        ));
+    }
+    if p.bagging_freq > 0 && p.bagging_fraction < 1.0 {
+        return Err(param(
+            "data_sample_strategy",
+            format!(
+                "'goss' cannot be combined with bagging (bagging_fraction {} every {} rounds); \
+                 set bagging_fraction = 1 or bagging_freq = 0",
+                p.bagging_fraction, p.bagging_freq
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `base_score` is a prediction the loss's link can take, and is not mixed with
