@@ -216,6 +216,25 @@ fn interaction_constraints_keep_each_branch_in_one_group() {
     }
 }
 
+#[test]
+fn interaction_constraints_hold_with_per_node_sampling() {
+    // nodes draw among the features their branch may use
+    let d = load("adult");
+    let groups = vec![
+        vec![0, 1, 2, 3],
+        vec![4, 5, 6, 7],
+        vec![8, 9, 10, 11, 12, 13],
+    ];
+    let params = GbdtParams {
+        n_trees: 30,
+        feature_fraction_bynode: 0.3,
+        interaction_constraints: groups.clone(),
+        ..GbdtParams::default()
+    };
+    let mixed = check_paths(&fit(&d, &params), &groups);
+    assert!(mixed > 0, "no path used two features");
+}
+
 /// Test predictions of both sides, the test targets and our model.
 struct Oracle {
     ours: Vec<f64>,

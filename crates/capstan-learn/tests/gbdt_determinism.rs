@@ -4,7 +4,7 @@
 mod support;
 
 use capstan_learn::Model;
-use capstan_learn::gbdt::{self, GbdtModel, GbdtParams};
+use capstan_learn::gbdt::{self, GbdtModel, GbdtParams, SampleStrategy};
 use support::*;
 
 fn fit_with_threads(threads: usize, d: &Dataset, rows: &[usize], params: &GbdtParams) -> GbdtModel {
@@ -14,6 +14,14 @@ fn fit_with_threads(threads: usize, d: &Dataset, rows: &[usize], params: &GbdtPa
         .build()
         .expect("pool");
     pool.install(|| gbdt::fit((&x, &y), None, d.task, params, &mut |_| {}).expect("fit"))
+}
+
+/// The model's JSON fitted on 1, 2 and 3 threads.
+fn json_for_threads(d: &Dataset, rows: &[usize], params: &GbdtParams) -> Vec<String> {
+    [1, 2, 3]
+        .iter()
+        .map(|&t| serde_json::to_string(&fit_with_threads(t, d, rows, params)).expect("json"))
+        .collect()
 }
 
 #[test]
@@ -29,10 +37,7 @@ fn model_is_bit_identical_for_1_2_and_3_threads() {
         seed: 5,
         ..GbdtParams::default()
     };
-    let json: Vec<String> = [1, 2, 3]
-        .iter()
-        .map(|&t| serde_json::to_string(&fit_with_threads(t, &d, &train, &params)).expect("json"))
-        .collect();
+    let json = json_for_threads(&d, &train, &params);
     assert_eq!(json[0], json[1], "1 vs 2 threads");
     assert_eq!(json[0], json[2], "1 vs 3 threads");
     let other_seed = GbdtParams { seed: 6, ..params };
@@ -77,10 +82,54 @@ fn large_leaves_split_across_threads_give_the_same_model() {
         seed: 3,
         ..GbdtParams::default()
     };
-    let json: Vec<String> = [1, 2, 3]
-        .iter()
-        .map(|&t| serde_json::to_string(&fit_with_threads(t, &d, &rows, &params)).expect("json"))
-        .collect();
+    let json = json_for_threads(&d, &rows, &params);
     assert_eq!(json[0], json[1], "1 vs 2 threads");
     assert_eq!(json[0], json[2], "1 vs 3 threads");
+}
+
+#[test]
+fn per_node_sampling_is_bit_identical_for_1_2_and_3_threads() {
+    // Children are searched on two threads at once; each node draws from its own stream.
+    let d = load("adult");
+    let (train, _) = split(d.x.n_rows, 0.6, 1);
+    let params = GbdtParams {
+        n_trees: 20,
+        num_leaves: 63,
+        feature_fraction: 0.8,
+        feature_fraction_bynode: 0.5,
+        seed: 5,
+        ..GbdtParams::default()
+    };
+    let json = json_for_threads(&d, &train, &params);
+    assert_eq!(json[0], json[1], "1 vs 2 threads");
+    assert_eq!(json[0], json[2], "1 vs 3 threads");
+    let other_seed = GbdtParams { seed: 6, ..params };
+    let different =
+        serde_json::to_string(&fit_with_threads(2, &d, &train, &other_seed)).expect("json");
+    assert_ne!(
+        json[0], different,
+        "the seed should change the node samples"
+    );
+}
+
+#[test]
+fn goss_is_bit_identical_for_1_2_and_3_threads() {
+    // multiclass: GOSS ranks rows by |g * h| summed over the classes
+    let d = load("letter");
+    let (train, _) = split(d.x.n_rows, 0.5, 2);
+    let params = GbdtParams {
+        n_trees: 6,
+        learning_rate: 0.5,
+        data_sample_strategy: SampleStrategy::Goss,
+        feature_fraction_bynode: 0.7,
+        seed: 4,
+        ..GbdtParams::default()
+    };
+    let json = json_for_threads(&d, &train, &params);
+    assert_eq!(json[0], json[1], "1 vs 2 threads");
+    assert_eq!(json[0], json[2], "1 vs 3 threads");
+    let other_seed = GbdtParams { seed: 9, ..params };
+    let different =
+        serde_json::to_string(&fit_with_threads(2, &d, &train, &other_seed)).expect("json");
+    assert_ne!(json[0], different, "the seed should change the GOSS draws");
 }

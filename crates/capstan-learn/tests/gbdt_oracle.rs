@@ -4,7 +4,6 @@ mod support;
 
 use std::time::Instant;
 
-use capstan_frame::Matrix;
 use capstan_learn::Task;
 use capstan_learn::gbdt::{self, GbdtParams, Objective};
 use serde_json::json;
@@ -16,14 +15,6 @@ struct Outcome {
     y_test: Vec<f64>,
     /// Training loss after each round.
     train_loss: Vec<f64>,
-}
-
-/// `x` without its first column (bike_sharing_hourly's `dteday`).
-fn without_first_column(x: &Matrix) -> Matrix {
-    let data = (0..x.n_rows).flat_map(|i| x.row(i)[1..].to_vec()).collect();
-    let mut out = Matrix::new(x.n_rows, x.feature_names[1..].to_vec(), data);
-    out.feature_kinds = x.feature_kinds[1..].to_vec();
-    out
 }
 
 fn run(name: &str, objective: serde_json::Value) -> Option<Outcome> {

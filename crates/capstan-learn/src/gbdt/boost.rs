@@ -5,14 +5,16 @@ use capstan_frame::Matrix;
 use rayon::prelude::*;
 
 use super::binning::{BinConfig, BinnedData};
+use super::colsample::{self, ByNode};
 use super::constraints::Constraints;
+use super::goss::{self, Goss};
 use super::grow::{self, GrowBuffers, GrowParams, Grower};
 use super::histogram;
 use super::objective::{self, Loss};
-use super::rng::{Rng, below, sample};
+use super::rng::{Rng, below};
 use super::split::SplitParams;
 use super::tree::Tree;
-use super::{GbdtModel, GbdtParams, Iteration, TrainScores, validate, weights};
+use super::{GbdtModel, GbdtParams, Iteration, SampleStrategy, TrainScores, validate, weights};
 use crate::{LearnError, Task};
 
 /// A fitted model and the training scores maintained while boosting (row-major `n x K`).
@@ -40,19 +42,6 @@ fn grow_params(p: &GbdtParams, n_features: usize) -> GrowParams {
             min_data_per_group: p.min_data_per_group as i64,
         },
     }
-}
-
-/// LightGBM's feature count per tree: `max(round(F * fraction), min(2, F))`.
-fn sample_features(rng: &mut Rng, n_features: usize, fraction: f64) -> Vec<bool> {
-    if fraction >= 1.0 {
-        return vec![true; n_features];
-    }
-    let cnt = ((n_features as f64 * fraction).round() as usize).max(n_features.min(2));
-    let mut used = vec![false; n_features];
-    for f in sample(rng, n_features, cnt) {
-        used[f] = true;
-    }
-    used
 }
 
 /// Bernoulli row sample, as LightGBM's bagging; never empty.
@@ -90,6 +79,8 @@ pub(crate) fn fit(
     validate::params(p, valid.is_some())?;
     validate::objective(p, task)?;
     let loss = Loss::new(task, p);
+    validate::base_score(p, loss)?;
+    validate::row_sampling(p)?;
     validate::dataset(x, y, task, "training")?;
     validate::objective_targets(y, loss, "training")?;
     if let Some((vx, vy)) = valid {
@@ -110,7 +101,7 @@ pub(crate) fn fit(
         },
     );
     let (n, k) = (x.n_rows, objective::n_scores(task));
-    let init = objective::init_scores(loss, y, w.as_deref());
+    let init = objective::start_scores(loss, p, y, w.as_deref());
     let mut scores: Vec<f64> = (0..n * k).map(|i| init[i % k]).collect();
     let mut valid_scores: Option<Vec<f64>> =
         valid.map(|(vx, _)| (0..vx.n_rows * k).map(|i| init[i % k]).collect());
@@ -119,6 +110,11 @@ pub(crate) fn fit(
     let mut quantized = Vec::new();
     let mut bufs = GrowBuffers::new(&data);
     let bagging = p.bagging_freq > 0 && p.bagging_fraction < 1.0;
+    let goss = (p.data_sample_strategy == SampleStrategy::Goss).then_some(Goss {
+        top_rate: p.top_rate,
+        other_rate: p.other_rate,
+        seed: p.seed,
+    });
     let mut bag: Vec<u32> = (0..n as u32).collect();
     let mut in_bag = vec![true; n];
     let (mut bag_rng, mut feature_rng) = (Rng::stream(p.seed, 1), Rng::stream(p.seed, 2));
@@ -134,9 +130,16 @@ pub(crate) fn fit(
         if let Some(w) = &w {
             weights::apply(w, &mut grad, &mut hess);
         }
+        // Rows out of this round's sample still get the round's trees (below).
+        let mut sampled = bagging;
+        if let Some(goss) = goss.filter(|_| round >= goss::first_round(p.learning_rate)) {
+            goss.sample(round, &mut grad, &mut hess, &mut bag, &mut in_bag);
+            sampled = true;
+        }
         let mut round_trees = Vec::with_capacity(k);
         for c in 0..k {
-            let used = sample_features(&mut feature_rng, data.n_features(), p.feature_fraction);
+            let used = colsample::by_tree(&mut feature_rng, data.n_features(), p.feature_fraction);
+            let by_node = ByNode::new(p.seed, round * k + c, &used, p.feature_fraction_bynode);
             let cols = c * n..(c + 1) * n;
             let scales = histogram::quantize(&grad[cols.clone()], &hess[cols], &mut quantized);
             let grower = Grower {
@@ -145,6 +148,7 @@ pub(crate) fn fit(
                 scales,
                 used: &used,
                 params: &gp,
+                by_node: by_node.as_ref(),
             };
             let grown = grower.grow(&bag, &mut bufs);
             let mut tree = grown.tree;
@@ -172,7 +176,7 @@ pub(crate) fn fit(
                     scores[r as usize * k + c] += tree.leaf_value[leaf];
                 }
             }
-            if bagging {
+            if sampled {
                 for (r, _) in in_bag.iter().enumerate().filter(|(_, b)| !**b) {
                     let leaf = grow::binned_leaf(&tree, &grown.rules, &data, r);
                     scores[r * k + c] += tree.leaf_value[leaf];

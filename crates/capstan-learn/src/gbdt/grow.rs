@@ -3,6 +3,7 @@
 use rayon::prelude::*;
 
 use super::binning::{BinMapper, BinnedData};
+use super::colsample::ByNode;
 use super::constraints::{Constraints, LeafLimits};
 use super::histogram::{self, FeatureHist, GradPair, HistPool, Scales, Stats};
 use super::split::{self, Rule, Split, SplitParams};
@@ -41,7 +42,8 @@ struct Leaf {
     parent: Option<(usize, bool)>,
     hist: Option<Vec<FeatureHist>>,
     best: Option<Split>,
-    /// Features with a valid split here; children search only these (as LightGBM does).
+    /// Features with a valid split here, or not searched here (per-node sampling); children
+    /// build histograms for these and search only among them (as LightGBM does).
     splittable: Vec<bool>,
     limits: LeafLimits,
 }
@@ -69,6 +71,8 @@ pub(crate) struct Grower<'a> {
     pub scales: Scales,
     pub used: &'a [bool],
     pub params: &'a GrowParams,
+    /// Per-node feature sampling; `None` searches every feature the histograms hold.
+    pub by_node: Option<&'a ByNode>,
 }
 
 impl Grower<'_> {
@@ -76,6 +80,35 @@ impl Grower<'_> {
         let p = self.params;
         let min_data = p.split.min_data_in_leaf.max(1);
         p.max_depth.is_none_or(|d| leaf.depth < d) && leaf.sum.n >= 2 * min_data
+    }
+
+    /// Best split of `leaf` (node number `node` of the tree) over the features of `features`
+    /// (its histogram's), and the features its children may use: those with a valid split,
+    /// and those per-node sampling left unsearched.
+    fn search_leaf(
+        &self,
+        hist: &[FeatureHist],
+        leaf: &Leaf,
+        node: u64,
+        features: &[bool],
+        parallel: bool,
+    ) -> (Option<Split>, Vec<bool>) {
+        let Some(by_node) = self.by_node else {
+            return self.best_split(hist, leaf, features, parallel);
+        };
+        let allowed = self
+            .params
+            .constraints
+            .restrict(self.used.to_vec(), &leaf.limits);
+        let mut search = by_node.sample(node, &allowed);
+        for (s, &f) in search.iter_mut().zip(features) {
+            *s &= f;
+        }
+        let (best, mut splittable) = self.best_split(hist, leaf, &search, parallel);
+        for ((k, &s), &f) in splittable.iter_mut().zip(&search).zip(features) {
+            *k |= f && !s;
+        }
+        (best, splittable)
     }
 
     /// Best split of `leaf` over the features in `search` (ties go to the lower feature
@@ -166,7 +199,7 @@ impl Grower<'_> {
                 .constraints
                 .restrict(self.used.to_vec(), &leaves[0].limits);
             let hist = self.build_hist(&rows, &search, &mut bufs.pool);
-            let found = self.best_split(&hist, &leaves[0], &search, true);
+            let found = self.search_leaf(&hist, &leaves[0], 0, &search, true);
             Self::keep_search(&mut leaves[0], hist, found, &mut bufs.pool);
         }
         let mut tree = Tree::single_leaf(0.0, rows.len() as u64);
@@ -277,9 +310,21 @@ impl Grower<'_> {
             self.can_split(&leaves[small]),
             self.can_split(&leaves[large]),
         );
+        // Node numbers for per-node sampling: unique within the tree, the root is 0.
+        let number = |l: usize| 2 * node as u64 + if l == li { 1 } else { 2 };
         let (found_small, found_large) = rayon::join(
-            || ok_small.then(|| self.best_split(&small_hist, &leaves[small], &search, false)),
-            || ok_large.then(|| self.best_split(&hist, &leaves[large], &search, false)),
+            || {
+                ok_small.then(|| {
+                    let leaf = &leaves[small];
+                    self.search_leaf(&small_hist, leaf, number(small), &search, false)
+                })
+            },
+            || {
+                ok_large.then(|| {
+                    let leaf = &leaves[large];
+                    self.search_leaf(&hist, leaf, number(large), &search, false)
+                })
+            },
         );
         for (l, h, found) in [(small, small_hist, found_small), (large, hist, found_large)] {
             match found {

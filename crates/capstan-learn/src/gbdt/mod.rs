@@ -7,8 +7,10 @@
 
 mod binning;
 mod boost;
+mod colsample;
 mod constraints;
 mod flat;
+mod goss;
 mod grow;
 mod histogram;
 mod objective;
@@ -44,6 +46,11 @@ pub struct GbdtParams {
     pub min_gain_to_split: f64,
     pub max_bins: usize,
     pub feature_fraction: f64,
+    /// Share of the tree's features searched at each node (LightGBM
+    /// `feature_fraction_bynode`): `max(round(n * fraction), min(2, n))` of the tree's `n`
+    /// features, drawn per node from a stream seeded by (seed, tree, node); 1 searches all.
+    #[serde(skip_serializing_if = "is_one")]
+    pub feature_fraction_bynode: f64,
     pub bagging_fraction: f64,
     pub bagging_freq: usize,
     /// Stop when the validation loss has not improved for this many rounds.
@@ -76,6 +83,18 @@ pub struct GbdtParams {
     pub tweedie_variance_power: f64,
     /// Poisson: added to the score in the hessian, which damps the first steps (> 0).
     pub poisson_max_delta_step: f64,
+    /// Start from the loss's best constant (LightGBM `boost_from_average`: mean, median or
+    /// quantile, log of the mean, log-odds, log class priors); `false` starts every raw score
+    /// at 0.
+    #[serde(skip_serializing_if = "is_true")]
+    pub boost_from_average: bool,
+    /// The initial prediction, in the target's scale (XGBoost `base_score`), in place of
+    /// `boost_from_average`'s constant: a probability in (0, 1) for binary (raw score
+    /// `ln(p / (1 - p))`), a value for regression (> 0 for the log-link objectives poisson,
+    /// tweedie and gamma: raw score `ln(v)`). Not for multiclass, nor with
+    /// `boost_from_average = false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_score: Option<f64>,
     /// Classification: per-class weights multiplied into the sample weights (training only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_weight: Option<ClassWeight>,
@@ -94,10 +113,65 @@ pub struct GbdtParams {
     /// (a feature in no group is never used). Empty for none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub interaction_constraints: Vec<Vec<usize>>,
+    /// How rows are sampled each round (LightGBM `data_sample_strategy`): `bagging` (by
+    /// `bagging_fraction` every `bagging_freq` rounds) or `goss`.
+    #[serde(skip_serializing_if = "SampleStrategy::is_bagging")]
+    pub data_sample_strategy: SampleStrategy,
+    /// GOSS: the share of rows with the largest `|gradient x hessian|`, always kept.
+    #[serde(skip_serializing_if = "is_default_top_rate")]
+    pub top_rate: f64,
+    /// GOSS: the share of rows drawn from the others; their gradients and hessians are
+    /// multiplied by `(1 - top_rate) / other_rate`. `top_rate + other_rate <= 1`.
+    #[serde(skip_serializing_if = "is_default_other_rate")]
+    pub other_rate: f64,
+}
+
+/// Row sampling per round; names follow LightGBM's `data_sample_strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleStrategy {
+    /// Bernoulli row samples (`bagging_fraction`, `bagging_freq`); none at their defaults.
+    #[default]
+    Bagging,
+    /// Gradient-based one-side sampling (`top_rate`, `other_rate`): from round
+    /// `1 / learning_rate` on (all rows before, as LightGBM), each round keeps the rows with
+    /// the largest `|g * h|` and a seeded random share of the rest, scaled up. Not with
+    /// bagging.
+    Goss,
+}
+
+impl SampleStrategy {
+    fn is_bagging(&self) -> bool {
+        *self == SampleStrategy::Bagging
+    }
+
+    /// The configuration name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SampleStrategy::Bagging => "bagging",
+            SampleStrategy::Goss => "goss",
+        }
+    }
 }
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
+
+fn is_true(v: &bool) -> bool {
+    *v
+}
+
+fn is_default_top_rate(v: &f64) -> bool {
+    *v == 0.2
+}
+
+fn is_default_other_rate(v: &f64) -> bool {
+    *v == 0.1
 }
 
 /// Class weights, as scikit-learn's and LightGBM's `class_weight`.
@@ -184,6 +258,7 @@ impl Default for GbdtParams {
             min_gain_to_split: 0.0,
             max_bins: 255,
             feature_fraction: 1.0,
+            feature_fraction_bynode: 1.0,
             bagging_fraction: 1.0,
             bagging_freq: 0,
             early_stopping_rounds: None,
@@ -200,10 +275,15 @@ impl Default for GbdtParams {
             alpha: 0.9,
             tweedie_variance_power: 1.5,
             poisson_max_delta_step: 0.7,
+            boost_from_average: true,
+            base_score: None,
             class_weight: None,
             monotone_constraints: Vec::new(),
             monotone_penalty: 0.0,
             interaction_constraints: Vec::new(),
+            data_sample_strategy: SampleStrategy::Bagging,
+            top_rate: 0.2,
+            other_rate: 0.1,
         }
     }
 }

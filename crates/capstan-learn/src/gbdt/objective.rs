@@ -64,6 +64,31 @@ impl Loss {
     }
 }
 
+/// The raw scores boosting starts from: `base_score` through the loss's link, else the
+/// `boost_from_average` constants, else 0 for every output (`validate::base_score` ran).
+pub(crate) fn start_scores(loss: Loss, p: &GbdtParams, y: &[f64], w: Option<&[f64]>) -> Vec<f64> {
+    if let Some(v) = p.base_score {
+        return vec![link(loss, v)];
+    }
+    if !p.boost_from_average {
+        let k = match loss {
+            Loss::Multiclass { n_classes } => n_classes,
+            _ => 1,
+        };
+        return vec![0.0; k];
+    }
+    init_scores(loss, y, w)
+}
+
+/// The raw score of prediction `v`: log-odds (binary), log (log-link losses), else `v`.
+fn link(loss: Loss, v: f64) -> f64 {
+    match loss {
+        Loss::Binary => (v / (1.0 - v)).ln(),
+        Loss::Poisson { .. } | Loss::Tweedie { .. } | Loss::Gamma => v.ln(),
+        _ => v,
+    }
+}
+
 /// LightGBM's `boost_from_average`: mean (L2, Huber), median (L1), the alpha-quantile
 /// (quantile), log of the mean (Poisson, Tweedie, gamma), log-odds (binary), log class prior
 /// (softmax).

@@ -20,3 +20,14 @@ pub(crate) fn sample(rng: &mut Rng, n: usize, k: usize) -> Vec<usize> {
     pool.sort_unstable();
     pool
 }
+
+/// A stream for one item of a sampling purpose (a node of a tree, a round): the same
+/// (seed, purpose, keys) give the same draws whatever was drawn before or elsewhere.
+pub(crate) fn keyed(seed: u64, purpose: u64, keys: [u64; 2]) -> Rng {
+    let mut h = Rng::stream(seed, purpose).next_u64();
+    for k in keys {
+        let mut s = h ^ k;
+        h = capstan_io::rng::splitmix64(&mut s);
+    }
+    Rng::new(h)
+}

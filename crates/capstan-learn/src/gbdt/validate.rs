@@ -3,7 +3,7 @@
 use capstan_frame::{FeatureKind, Matrix};
 
 use super::objective::Loss;
-use super::{GbdtParams, Objective};
+use super::{GbdtParams, Objective, SampleStrategy};
 use crate::{LearnError, Task};
 
 /// A value for a message: non-finite values in lowercase (`nan`, `inf`, `-inf`).
@@ -84,6 +84,7 @@ pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> 
         ));
     }
     fraction("feature_fraction", p.feature_fraction)?;
+    fraction("feature_fraction_bynode", p.feature_fraction_bynode)?;
     fraction("bagging_fraction", p.bagging_fraction)?;
     at_least("min_data_in_bin", p.min_data_in_bin, 1)?;
     at_least("bin_construct_sample_cnt", p.bin_construct_sample_cnt, 1)?;
@@ -208,6 +209,73 @@ pub(crate) fn objective(p: &GbdtParams, task: Task) -> Result<(), LearnError> {
                 ),
             ))
         }
+        _ => Ok(()),
+    }
+}
+
+/// GOSS rates in range, and GOSS not mixed with bagging.
+pub(crate) fn row_sampling(p: &GbdtParams) -> Result<(), LearnError> {
+    if p.data_sample_strategy != SampleStrategy::Goss {
+        return Ok(());
+    }
+    fraction("top_rate", p.top_rate)?;
+    fraction("other_rate", p.other_rate)?;
+    if p.top_rate + p.other_rate > 1.0 {
+        return Err(param(
+            "other_rate",
+            format!(
+                "top_rate + other_rate must be at most 1, found {} + {}",
+                p.top_rate, p.other_rate
+            ),
+        ));
+    }
+    if p.bagging_freq > 0 && p.bagging_fraction < 1.0 {
+        return Err(param(
+            "data_sample_strategy",
+            format!(
+                "'goss' cannot be combined with bagging (bagging_fraction {} every {} rounds); \
+                 set bagging_fraction = 1 or bagging_freq = 0",
+                p.bagging_fraction, p.bagging_freq
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `base_score` is a prediction the loss's link can take, and is not mixed with
+/// `boost_from_average = false`.
+pub(crate) fn base_score(p: &GbdtParams, loss: Loss) -> Result<(), LearnError> {
+    let Some(v) = p.base_score else {
+        return Ok(());
+    };
+    let fail = |message: String| Err(param("base_score", message));
+    if !p.boost_from_average {
+        return fail(
+            "cannot be set with boost_from_average = false (that starts from a raw score of 0); \
+             remove one of them"
+                .into(),
+        );
+    }
+    match loss {
+        Loss::Multiclass { .. } => fail(
+            "is not supported for multiclass (one score per class); leave it unset, or set \
+             boost_from_average = false to start every class at 0"
+                .into(),
+        ),
+        Loss::Binary if !(v > 0.0 && v < 1.0) => fail(format!(
+            "must be a probability in (0, 1) for binary classification, found {}",
+            show(v)
+        )),
+        Loss::Poisson { .. } | Loss::Tweedie { .. } | Loss::Gamma
+            if !(v.is_finite() && v > 0.0) =>
+        {
+            fail(format!(
+                "must be finite and > 0 for the '{}' objective (log link), found {}",
+                p.objective.name(),
+                show(v)
+            ))
+        }
+        _ if !v.is_finite() => fail(format!("must be finite, found {}", show(v))),
         _ => Ok(()),
     }
 }

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use capstan_frame::{FeatureKind, Matrix};
 use capstan_learn::Task;
+use capstan_learn::gbdt::GbdtParams;
 
 pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
@@ -219,13 +220,20 @@ cats = params.pop("categorical_feature")
 rounds = params.pop("num_iterations")
 wfile = params.pop("weight_file", None)
 w = np.loadtxt(wfile) if wfile else None
-ds = lgb.Dataset(tr.iloc[:, :-1].to_numpy(), tr.iloc[:, -1].to_numpy(), weight=w, categorical_feature=cats)
+init = params.pop("init_score", None)
+ds = lgb.Dataset(tr.iloc[:, :-1].to_numpy(), tr.iloc[:, -1].to_numpy(), weight=w,
+                 init_score=None if init is None else np.full(len(tr), init), categorical_feature=cats)
 booster = lgb.train(params, ds, num_boost_round=rounds)
-pred = booster.predict(te.iloc[:, :-1].to_numpy())
+if init is None:
+    pred = booster.predict(te.iloc[:, :-1].to_numpy())
+else:
+    pred = booster.predict(te.iloc[:, :-1].to_numpy(), raw_score=True) + init
 np.savetxt(out, np.asarray(pred).reshape(len(te), -1), delimiter=",", fmt="%.17g")
 "#;
 
-/// LightGBM's test-set predictions (probabilities for classification), row-major.
+/// LightGBM's test-set predictions (probabilities for classification), row-major. With
+/// `"init_score": c` in `params` (single-output objectives), every training row starts at raw
+/// score `c` and the raw test scores plus `c` come back.
 pub fn lightgbm_predict(
     py: &Path,
     tag: &str,
@@ -284,4 +292,31 @@ pub fn categorical_columns(x: &Matrix) -> Vec<usize> {
     (0..x.n_cols)
         .filter(|&j| matches!(x.feature_kinds[j], FeatureKind::Categorical { .. }))
         .collect()
+}
+
+/// LightGBM parameters with `params`' rounds, learning rate and leaves, one thread,
+/// deterministic, seed 0, `x`'s categorical columns, and `extra` on top.
+pub fn lightgbm_params(
+    params: &GbdtParams,
+    x: &Matrix,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut lgb = serde_json::json!({
+        "num_iterations": params.n_trees, "learning_rate": params.learning_rate,
+        "num_leaves": params.num_leaves, "num_threads": 1, "deterministic": true,
+        "seed": 0, "verbose": -1, "categorical_feature": categorical_columns(x),
+    });
+    if let (Some(l), Some(o)) = (lgb.as_object_mut(), extra.as_object()) {
+        l.extend(o.clone());
+    }
+    lgb
+}
+
+/// `x` without its first column (bike_sharing_hourly's `dteday`, whose 731 levels bin
+/// differently from LightGBM's).
+pub fn without_first_column(x: &Matrix) -> Matrix {
+    let data = (0..x.n_rows).flat_map(|i| x.row(i)[1..].to_vec()).collect();
+    let mut out = Matrix::new(x.n_rows, x.feature_names[1..].to_vec(), data);
+    out.feature_kinds = x.feature_kinds[1..].to_vec();
+    out
 }
