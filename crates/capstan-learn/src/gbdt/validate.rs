@@ -92,16 +92,16 @@ pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> 
     at_least("max_cat_threshold", p.max_cat_threshold, 1)?;
     at_least("min_data_per_group", p.min_data_per_group, 1)?;
     if p.early_stopping_metric.is_some() {
-        if !has_valid {
-            return Err(param(
-                "early_stopping_metric",
-                "needs a validation set".into(),
-            ));
-        }
         if p.early_stopping_rounds.is_none() {
             return Err(param(
                 "early_stopping_metric",
                 "needs early_stopping_rounds (rounds without improvement before stopping)".into(),
+            ));
+        }
+        if !has_valid {
+            return Err(param(
+                "early_stopping_metric",
+                "needs a validation set".into(),
             ));
         }
     }
