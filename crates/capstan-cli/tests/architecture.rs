@@ -9,7 +9,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("capstan-eval", &["capstan-io"]),
     ("capstan-frame", &["capstan-io"]),
     ("capstan-features", &["capstan-frame"]),
-    ("capstan-learn", &["capstan-frame", "capstan-io"]),
+    (
+        "capstan-learn",
+        &["capstan-eval", "capstan-frame", "capstan-io"],
+    ),
     ("capstan-store", &["capstan-io"]),
     ("capstan-quality", &["capstan-frame", "capstan-io"]),
     (

@@ -76,4 +76,15 @@ pub enum EvalError {
     ZeroWeights,
     #[error("unknown task '{found}': expected binary, multiclass or regression")]
     UnknownTask { found: String },
+    #[error("unknown metric '{name}' for a {task} task: expected one of {expected}")]
+    UnknownMetric {
+        name: String,
+        task: &'static str,
+        expected: String,
+    },
+    #[error("{name} is undefined on these rows: expected {expected}")]
+    UndefinedMetric {
+        name: &'static str,
+        expected: &'static str,
+    },
 }

@@ -5,6 +5,7 @@
 //! same seed, same split on every platform, though not sklearn's shuffles.
 
 mod binary;
+mod by_name;
 mod check;
 mod deviance;
 mod error;
@@ -19,6 +20,7 @@ pub use binary::{
     BinaryConfusion, BinaryMetrics, average_precision, binary_metrics, brier, confusion, log_loss,
     roc_auc,
 };
+pub use by_name::{MetricOptions, MetricTask, metric_by_name, metric_names};
 pub use capstan_io::rng;
 pub use deviance::{
     mean_gamma_deviance, mean_pinball_loss, mean_poisson_deviance, mean_tweedie_deviance,

@@ -61,6 +61,10 @@ pub struct TrainArgs {
     /// Stop when the validation loss has not improved for N rounds (gbdt)
     #[arg(long, value_name = "N")]
     pub early_stopping: Option<usize>,
+    /// Watch this validation metric instead of the loss for --early-stopping (gbdt), e.g.
+    /// roc_auc, accuracy, f1_macro, mae
+    #[arg(long, value_name = "NAME")]
+    pub early_stopping_metric: Option<String>,
     /// A schema file (from `capstan schema infer`) forcing column types
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
@@ -122,6 +126,7 @@ impl TrainArgs {
         set!(self.learning_rate => cfg.gbdt.learning_rate);
         set!(self.num_leaves => cfg.gbdt.num_leaves);
         set!(self.early_stopping.map(Some) => cfg.gbdt.early_stopping_rounds);
+        set!(self.early_stopping_metric.clone().map(Some) => cfg.gbdt.early_stopping_metric);
         set!(self.schema.clone().map(Some) => cfg.schema);
         set!(self.rules.clone().map(Some) => cfg.rules);
         set!(self.delimiter.map(Some) => cfg.delimiter);
@@ -285,7 +290,10 @@ fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
         },
         match outcome.best_iteration {
             // `best_iteration` counts rounds from 1 already.
-            Some(b) => format!("; best iteration {b}"),
+            Some(b) => match &cfg.gbdt.early_stopping_metric {
+                Some(m) => format!("; best iteration {b} (validation {m})"),
+                None => format!("; best iteration {b}"),
+            },
             None => String::new(),
         }
     );

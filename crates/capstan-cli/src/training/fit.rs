@@ -105,7 +105,8 @@ pub(super) fn fit_model(
             let y_valid: Vec<f64> = split.test.iter().map(|&i| y[i]).collect();
             let w_fit = crate::weights::take(weights, &split.train);
             let w_valid = crate::weights::take(weights, &split.test);
-            // Early stopping watches the unweighted validation loss (the library's).
+            // Early stopping watches the unweighted validation loss (the library's), or the
+            // unweighted `early_stopping_metric`.
             let model = fit_gbdt(
                 (&x_fit, &y_fit),
                 w_fit.as_deref(),

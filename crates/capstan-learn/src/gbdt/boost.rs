@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use super::binning::{BinConfig, BinnedData};
 use super::colsample::{self, ByNode};
 use super::constraints::Constraints;
+use super::early_stop::{Best, ValidMetric};
 use super::goss::{self, Goss};
 use super::grow::{self, GrowBuffers, GrowParams, Grower};
 use super::histogram;
@@ -78,6 +79,7 @@ pub(crate) fn fit(
     let (x, y) = train;
     validate::params(p, valid.is_some())?;
     validate::objective(p, task)?;
+    validate::stopping_metric(p, task)?;
     let loss = Loss::new(task, p);
     validate::base_score(p, loss)?;
     validate::row_sampling(p)?;
@@ -119,7 +121,15 @@ pub(crate) fn fit(
     let mut in_bag = vec![true; n];
     let (mut bag_rng, mut feature_rng) = (Rng::stream(p.seed, 1), Rng::stream(p.seed, 2));
     let mut trees: Vec<Tree> = Vec::new();
-    let mut best: Option<(usize, f64)> = None;
+    let mut valid_metric = match (p.early_stopping_metric.as_deref(), valid, &valid_scores) {
+        (Some(name), Some((_, vy)), Some(vs)) => {
+            let mut m = ValidMetric::new(name, p, task);
+            validate::stopping_metric_defined(&mut m, vy, vs)?;
+            Some(m)
+        }
+        _ => None,
+    };
+    let mut best = Best::new(valid_metric.as_ref().is_some_and(|m| m.higher_is_better()));
 
     for round in 0..p.n_trees {
         if bagging && round % p.bagging_freq == 0 {
@@ -194,31 +204,29 @@ pub(crate) fn fit(
         let valid_loss = valid
             .zip(valid_scores.as_ref())
             .map(|((_, vy), vs)| objective::loss(loss, vy, vs));
+        let metric = match (valid_metric.as_mut(), valid, &valid_scores) {
+            (Some(m), Some((_, vy)), Some(vs)) => Some(m.value(vy, vs)),
+            _ => None,
+        };
         on_iteration(Iteration {
             iteration: round,
             n_trees: trees.len(),
             valid_loss,
+            valid_metric: metric,
             train: TrainScores {
                 loss,
                 y,
                 scores: &scores,
             },
         });
-        if let (Some(patience), Some(vl)) = (p.early_stopping_rounds, valid_loss) {
-            match best {
-                Some((_, b)) if vl >= b || vl.is_nan() => {}
-                _ => best = Some((round, vl)),
-            }
-            if let Some((b, _)) = best {
-                if round - b >= patience {
-                    break;
-                }
-            }
+        // The metric when one is set, else the loss.
+        if let (Some(patience), Some(v)) = (p.early_stopping_rounds, metric.or(valid_loss))
+            && best.update(round, v, patience)
+        {
+            break;
         }
     }
-    let best_iteration = p
-        .early_stopping_rounds
-        .map(|_| best.map_or(0, |(r, _)| r + 1));
+    let best_iteration = p.early_stopping_rounds.map(|_| best.rounds());
     if let Some(rounds) = best_iteration {
         trees.truncate(rounds * k);
     }

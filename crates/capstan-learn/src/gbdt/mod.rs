@@ -9,6 +9,7 @@ mod binning;
 mod boost;
 mod colsample;
 mod constraints;
+mod early_stop;
 mod flat;
 mod goss;
 mod grow;
@@ -53,8 +54,15 @@ pub struct GbdtParams {
     pub feature_fraction_bynode: f64,
     pub bagging_fraction: f64,
     pub bagging_freq: usize,
-    /// Stop when the validation loss has not improved for this many rounds.
+    /// Stop when the validation loss (or `early_stopping_metric`) has not improved for this
+    /// many rounds; the model keeps the best round.
     pub early_stopping_rounds: Option<usize>,
+    /// Early stopping watches this metric of the validation predictions instead of the
+    /// objective's loss: an unweighted name of `capstan_eval::metric_names` for the task
+    /// (e.g. `roc_auc`; binary decisions at 0.5). The deviances need a log-link objective,
+    /// `pinball_loss` the quantile objective (with `tweedie_variance_power` and `alpha`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping_metric: Option<String>,
     pub seed: u64,
     /// Fewest values in a numeric bin (LightGBM `min_data_in_bin`); 1 gives a bin per value.
     pub min_data_in_bin: usize,
@@ -262,6 +270,7 @@ impl Default for GbdtParams {
             bagging_fraction: 1.0,
             bagging_freq: 0,
             early_stopping_rounds: None,
+            early_stopping_metric: None,
             seed: 0,
             min_data_in_bin: 3,
             bin_construct_sample_cnt: 200_000,
@@ -295,7 +304,11 @@ pub struct Iteration<'a> {
     pub iteration: usize,
     /// Trees in the model so far.
     pub n_trees: usize,
+    /// The objective's mean loss on the validation rows.
     pub valid_loss: Option<f64>,
+    /// `early_stopping_metric` on the validation rows, when set (NaN if the predictions
+    /// cannot give it).
+    pub valid_metric: Option<f64>,
     train: TrainScores<'a>,
 }
 

@@ -2,6 +2,7 @@
 
 use capstan_frame::{FeatureKind, Matrix};
 
+use super::early_stop::{ValidMetric, metric_task};
 use super::objective::Loss;
 use super::{GbdtParams, Objective, SampleStrategy};
 use crate::{LearnError, Task};
@@ -91,6 +92,20 @@ pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> 
     at_least("max_cat_to_onehot", p.max_cat_to_onehot, 1)?;
     at_least("max_cat_threshold", p.max_cat_threshold, 1)?;
     at_least("min_data_per_group", p.min_data_per_group, 1)?;
+    if p.early_stopping_metric.is_some() {
+        if p.early_stopping_rounds.is_none() {
+            return Err(param(
+                "early_stopping_metric",
+                "needs early_stopping_rounds (rounds without improvement before stopping)".into(),
+            ));
+        }
+        if !has_valid {
+            return Err(param(
+                "early_stopping_metric",
+                "needs a validation set".into(),
+            ));
+        }
+    }
     if let Some(r) = p.early_stopping_rounds {
         at_least("early_stopping_rounds", r, 1)?;
         if !has_valid {
@@ -101,6 +116,77 @@ pub(crate) fn params(p: &GbdtParams, has_valid: bool) -> Result<(), LearnError> 
         }
     }
     Ok(())
+}
+
+/// `early_stopping_metric` is an unweighted metric of the task that the objective's
+/// predictions can be scored by.
+pub(crate) fn stopping_metric(p: &GbdtParams, task: Task) -> Result<(), LearnError> {
+    const NAME: &str = "early_stopping_metric";
+    let Some(metric) = p.early_stopping_metric.as_deref() else {
+        return Ok(());
+    };
+    let names = capstan_eval::metric_names(metric_task(task));
+    if let Some(plain) = metric.strip_prefix("weighted_")
+        && names.contains(&plain)
+    {
+        return Err(param(
+            NAME,
+            format!(
+                "'{metric}' needs validation weights, which early stopping does not take; \
+                 use '{plain}'"
+            ),
+        ));
+    }
+    if !names.contains(&metric) {
+        let found = if capstan_eval::KNOWN_METRICS.contains(&metric) {
+            format!("'{metric}' is not a {} metric", task.name())
+        } else {
+            format!("unknown metric '{metric}'")
+        };
+        return Err(param(
+            NAME,
+            format!(
+                "{found}; expected one of {} for a {} task",
+                names.join(", "),
+                task.name()
+            ),
+        ));
+    }
+    let objective = p.objective.name();
+    match metric {
+        "poisson_deviance" | "gamma_deviance" | "tweedie_deviance" if !p.objective.log_link() => {
+            Err(param(
+                NAME,
+                format!(
+                    "'{metric}' needs predictions > 0: use it with the poisson, tweedie or \
+                     gamma objective, found '{objective}'"
+                ),
+            ))
+        }
+        "pinball_loss" if p.objective != Objective::Quantile => Err(param(
+            NAME,
+            format!(
+                "'pinball_loss' scores a quantile: use it with the quantile objective, \
+                 found '{objective}'"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The validation rows can give `metric` (a metric undefined on them, such as roc_auc on
+/// one class, or targets outside a deviance's domain, would never improve).
+pub(crate) fn stopping_metric_defined(
+    metric: &mut ValidMetric,
+    y: &[f64],
+    scores: &[f64],
+) -> Result<(), LearnError> {
+    metric.try_value(y, scores).map(|_| ()).map_err(|e| {
+        data(format!(
+            "validation set cannot give early_stopping_metric '{}': {e}",
+            metric.name()
+        ))
+    })
 }
 
 /// Monotone and interaction constraints fit the features of `x` and the loss.

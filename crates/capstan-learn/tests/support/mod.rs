@@ -253,24 +253,44 @@ pub fn lightgbm_predict_weighted(
     test: (&Matrix, &[f64]),
     mut params: serde_json::Value,
 ) -> Vec<f64> {
+    let text = run_oracle(py, ORACLE, tag, train, test, |dir| {
+        if let Some(w) = weights {
+            let wfile = dir.join("weights.txt");
+            let text: Vec<String> = w.iter().map(|v| format!("{v:?}")).collect();
+            std::fs::write(&wfile, text.join("\n")).expect("write weights");
+            params["weight_file"] = serde_json::json!(wfile.to_string_lossy());
+        }
+        params
+    });
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().expect("prediction"))
+        .collect()
+}
+
+/// Runs `script` with arguments: train csv, second csv, params JSON, output path; returns
+/// what it wrote. `params` may add files to the scratch directory it is given.
+fn run_oracle(
+    py: &Path,
+    script: &str,
+    tag: &str,
+    train: (&Matrix, &[f64]),
+    other: (&Matrix, &[f64]),
+    params: impl FnOnce(&Path) -> serde_json::Value,
+) -> String {
     let dir = std::env::temp_dir().join(format!("capstan-gbdt-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (tr, te, out) = (
         dir.join("train.csv"),
         dir.join("test.csv"),
-        dir.join("pred.csv"),
+        dir.join("out.txt"),
     );
     write_csv(&tr, train.0, train.1);
-    write_csv(&te, test.0, test.1);
-    if let Some(w) = weights {
-        let wfile = dir.join("weights.txt");
-        let text: Vec<String> = w.iter().map(|v| format!("{v:?}")).collect();
-        std::fs::write(&wfile, text.join("\n")).expect("write weights");
-        params["weight_file"] = serde_json::json!(wfile.to_string_lossy());
-    }
+    write_csv(&te, other.0, other.1);
+    let params = params(&dir);
     let status = Command::new(py)
         .arg("-c")
-        .arg(ORACLE)
+        .arg(script)
         .arg(&tr)
         .arg(&te)
         .arg(params.to_string())
@@ -279,11 +299,64 @@ pub fn lightgbm_predict_weighted(
         .status()
         .expect("run python");
     assert!(status.success(), "lightgbm oracle failed");
-    let text = std::fs::read_to_string(&out).expect("predictions");
+    let text = std::fs::read_to_string(&out).expect("oracle output");
     let _ = std::fs::remove_dir_all(&dir);
-    text.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().expect("prediction"))
+    text
+}
+
+const EARLY_STOPPING: &str = r#"
+import sys, json, pandas as pd, lightgbm as lgb
+train, valid, params, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+tr, va = pd.read_csv(train), pd.read_csv(valid)
+cats = params.pop("categorical_feature")
+rounds = params.pop("num_iterations")
+patience = params.pop("stopping_rounds")
+result = {}
+for metric in params.pop("metrics"):
+    ds = lgb.Dataset(tr.iloc[:, :-1].to_numpy(), tr.iloc[:, -1].to_numpy(), categorical_feature=cats)
+    dv = lgb.Dataset(va.iloc[:, :-1].to_numpy(), va.iloc[:, -1].to_numpy(), reference=ds)
+    seen = {}
+    booster = lgb.train(dict(params, metric=metric), ds, num_boost_round=rounds,
+        valid_sets=[dv], valid_names=["valid"],
+        callbacks=[lgb.early_stopping(patience, first_metric_only=True, verbose=False),
+                   lgb.record_evaluation(seen)])
+    result[metric] = {"best_iteration": booster.best_iteration, "values": seen["valid"][metric]}
+json.dump(result, open(out, "w"))
+"#;
+
+/// What LightGBM's `early_stopping` callback did with one metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LightgbmStopping {
+    /// The round kept, counted from 1.
+    pub best_iteration: usize,
+    /// The metric on the validation set after each round run.
+    pub values: Vec<f64>,
+}
+
+/// LightGBM trained on `train` with `valid` as its validation set and the `early_stopping`
+/// callback (`stopping_rounds` in `params`), once per LightGBM metric name in `metrics`.
+pub fn lightgbm_early_stopping(
+    py: &Path,
+    tag: &str,
+    train: (&Matrix, &[f64]),
+    valid: (&Matrix, &[f64]),
+    mut params: serde_json::Value,
+    metrics: &[&str],
+) -> BTreeMap<String, LightgbmStopping> {
+    params["metrics"] = serde_json::json!(metrics);
+    let text = run_oracle(py, EARLY_STOPPING, tag, train, valid, |_| params);
+    let json: serde_json::Value = serde_json::from_str(&text).expect("oracle json");
+    metrics
+        .iter()
+        .map(|&m| {
+            let r = &json[m];
+            let values = r["values"].as_array().expect("values");
+            let run = LightgbmStopping {
+                best_iteration: r["best_iteration"].as_u64().expect("best_iteration") as usize,
+                values: values.iter().map(|v| v.as_f64().expect("value")).collect(),
+            };
+            (m.to_string(), run)
+        })
         .collect()
 }
 
