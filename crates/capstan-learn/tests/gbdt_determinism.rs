@@ -24,6 +24,26 @@ fn json_for_threads(d: &Dataset, rows: &[usize], params: &GbdtParams) -> Vec<Str
         .collect()
 }
 
+/// The model is bit-identical on 1, 2 and 3 threads, and another seed changes it (`what`:
+/// what the seed drives).
+fn assert_same_for_threads_and_seeded(
+    d: &Dataset,
+    rows: &[usize],
+    params: &GbdtParams,
+    other_seed: u64,
+    what: &str,
+) {
+    let json = json_for_threads(d, rows, params);
+    assert_eq!(json[0], json[1], "1 vs 2 threads");
+    assert_eq!(json[0], json[2], "1 vs 3 threads");
+    let other = GbdtParams {
+        seed: other_seed,
+        ..params.clone()
+    };
+    let different = serde_json::to_string(&fit_with_threads(2, d, rows, &other)).expect("json");
+    assert_ne!(json[0], different, "the seed should change {what}");
+}
+
 #[test]
 fn model_is_bit_identical_for_1_2_and_3_threads() {
     let d = load("adult");
@@ -37,16 +57,7 @@ fn model_is_bit_identical_for_1_2_and_3_threads() {
         seed: 5,
         ..GbdtParams::default()
     };
-    let json = json_for_threads(&d, &train, &params);
-    assert_eq!(json[0], json[1], "1 vs 2 threads");
-    assert_eq!(json[0], json[2], "1 vs 3 threads");
-    let other_seed = GbdtParams { seed: 6, ..params };
-    let different =
-        serde_json::to_string(&fit_with_threads(2, &d, &train, &other_seed)).expect("json");
-    assert_ne!(
-        json[0], different,
-        "the seed should change bagging and feature sampling"
-    );
+    assert_same_for_threads_and_seeded(&d, &train, &params, 6, "bagging and feature sampling");
 }
 
 #[test]
@@ -100,16 +111,7 @@ fn per_node_sampling_is_bit_identical_for_1_2_and_3_threads() {
         seed: 5,
         ..GbdtParams::default()
     };
-    let json = json_for_threads(&d, &train, &params);
-    assert_eq!(json[0], json[1], "1 vs 2 threads");
-    assert_eq!(json[0], json[2], "1 vs 3 threads");
-    let other_seed = GbdtParams { seed: 6, ..params };
-    let different =
-        serde_json::to_string(&fit_with_threads(2, &d, &train, &other_seed)).expect("json");
-    assert_ne!(
-        json[0], different,
-        "the seed should change the node samples"
-    );
+    assert_same_for_threads_and_seeded(&d, &train, &params, 6, "the node samples");
 }
 
 #[test]
@@ -125,11 +127,5 @@ fn goss_is_bit_identical_for_1_2_and_3_threads() {
         seed: 4,
         ..GbdtParams::default()
     };
-    let json = json_for_threads(&d, &train, &params);
-    assert_eq!(json[0], json[1], "1 vs 2 threads");
-    assert_eq!(json[0], json[2], "1 vs 3 threads");
-    let other_seed = GbdtParams { seed: 9, ..params };
-    let different =
-        serde_json::to_string(&fit_with_threads(2, &d, &train, &other_seed)).expect("json");
-    assert_ne!(json[0], different, "the seed should change the GOSS draws");
+    assert_same_for_threads_and_seeded(&d, &train, &params, 9, "the GOSS draws");
 }
