@@ -268,3 +268,45 @@ fn random_rows_match_tree_walk() {
         assert_same(&m, &random_rows(&m, &d.x, 20_000, 5), name);
     }
 }
+
+/// `m` with every categorical split's left set replaced by the even codes below `32 * words`.
+fn with_even_category_sets(m: &GbdtModel, words: usize) -> GbdtModel {
+    let mut m = fresh(m);
+    for t in &mut m.trees {
+        let n_sets = t.cat_boundaries.len() - 1;
+        t.cat_boundaries = (0..=n_sets).map(|c| (c * words) as u32).collect();
+        t.cat_bitset = vec![0x5555_5555; n_sets * words];
+    }
+    m
+}
+
+#[test]
+fn forests_needing_wide_ranks_match_tree_walk() {
+    // More than 254 distinct thresholds on a feature: the trees are walked one by one.
+    let d = load("california_housing");
+    let base = fit(&d, 100, 31);
+    let x = probe_rows(&base, d.x.n_cols, 2_000, 6);
+    let mut m = fresh(&base);
+    let mut n = 0.0;
+    for t in &mut m.trees {
+        for th in &mut t.threshold {
+            *th += n * 1e-7;
+            n += 1.0;
+        }
+    }
+    assert_same(&m, &x, "distinct thresholds");
+    assert_same(
+        &m,
+        &probe_rows(&m, d.x.n_cols, 2_000, 7),
+        "distinct thresholds, probes",
+    );
+    // Categorical sets naming 32 codes (flattened) and 64 codes (walked one by one).
+    let d = load("adult");
+    let base = fit(&d, 20, 31);
+    for words in [2, 4] {
+        let m = with_even_category_sets(&base, words);
+        assert_same(&m, &d.x, &format!("{words}-word sets"));
+        let probes = probe_rows(&m, d.x.n_cols, 3_000, 8);
+        assert_same(&m, &probes, &format!("{words}-word sets, probes"));
+    }
+}

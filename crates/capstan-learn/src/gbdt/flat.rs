@@ -1,47 +1,106 @@
 //! The forest flattened for batch prediction, built once per model on its first prediction.
 //!
-//! All trees share one array of 16-byte nodes laid out breadth first, with the two children
-//! of a split side by side, so a step is branch-free: `next = left + (x > threshold)`. A leaf
-//! is a node whose threshold is `+inf` and whose `left` is itself, so a row that has reached
-//! its leaf stays there; the leaf values lie in a parallel array. Several rows walk a tree in
-//! lockstep until none moves, so their dependent loads overlap instead of waiting on each
-//! other. NaN (a split's default side) and categorical splits (a bitset test) cost extra
-//! work only in blocks that hold a NaN and in trees that have such splits.
+//! Each row is first turned into bytes, two *ranks* per used feature. For a numeric feature
+//! the rank is the number of the forest's distinct thresholds on that feature that lie below
+//! the value (so `x > threshold j` is `rank > j`); the first byte puts NaN above every rank
+//! (255), the second, holding `rank + 1`, below them (0), so a split whose missing values go
+//! right reads the first and one whose missing values go left reads the second: a numeric
+//! split is one byte comparison. For a categorical feature the rank is the position of its
+//! category among those the forest's splits name, or one past them for any other category,
+//! NaN or a negative value; a categorical split tests it against a 64-bit set.
 //!
-//! Rows are scored in blocks: a block's used features are first copied into a dense buffer
-//! (missing columns read as NaN), then every tree in order walks the block. Each row's sum is
-//! `init + tree 0 + tree 1 + ...` in tree order, exactly as [`super::Tree::predict_row`] was
-//! summed one tree at a time, so the results are bit-identical.
+//! All trees share one array of 8-byte nodes laid out breadth first, with the two children
+//! of a split side by side, so a step is branch-free: `next = left + right`. A leaf is a node
+//! that sends nothing right and whose `left` is itself, so a row that has reached its leaf
+//! stays there; the leaf values and categorical sets lie in parallel arrays. Several rows
+//! walk a tree in lockstep until none moves, so their dependent loads overlap instead of
+//! waiting on each other.
+//!
+//! Rows are scored in blocks: a block's ranks are computed first, then every tree in order
+//! walks the block. Each row's sum is `init + tree 0 + tree 1 + ...` in tree order, exactly
+//! as [`super::Tree::predict_row`] was summed one tree at a time, so the results are
+//! bit-identical. A forest whose features need more ranks than a byte holds is not
+//! flattened (its trees predict one by one); trees binned to at most 255 bins never are.
 
 use capstan_frame::Matrix;
 use rayon::prelude::*;
 
 use super::Tree;
-use super::tree::category_in;
 
 /// Rows walked in lockstep.
 const LANES: usize = 8;
 
+/// Steps taken between tests of whether any lane still moves.
+const UNCHECKED: usize = 1;
+
 /// Rows scored together: every tree walks a block before the next tree starts.
 const BLOCK: usize = 64;
 
-/// Most features a flattened forest may split on.
-const MAX_WIDTH: usize = 1024;
+/// Most features a flattened forest may split on (two rank bytes each).
+const MAX_FEATURES: usize = 1024;
 
-/// Set on the feature index of a categorical split.
-const CAT: u32 = 1 << 31;
+/// A threshold no rank exceeds: leaves and categorical splits send nothing right by it.
+const NEVER: u8 = u8::MAX;
 
-/// Set on the feature index of a numeric split that sends NaN right.
-const NAN_RIGHT: u32 = 1 << 30;
+/// Most distinct thresholds on one numeric feature: ranks 0..=254 leave 255 for NaN.
+const MAX_THRESHOLDS: usize = 254;
+
+/// Most categories the splits on one categorical feature may name: with the rank for
+/// "any other", every rank fits a 64-bit set.
+const MAX_CATEGORIES: usize = 63;
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    /// A numeric split sends `x` right when `x > threshold`; `+inf` at a leaf.
-    threshold: f64,
-    /// Dense feature index, with `CAT` or `NAN_RIGHT` set; 0 at a leaf.
-    feature: u32,
     /// The left child; the right child is `left + 1`. A leaf points at itself.
     left: u32,
+    /// The rank byte tested (0 at a leaf).
+    slot: u16,
+    /// Ranks above it go right; [`NEVER`] at leaves and categorical splits.
+    threshold: u8,
+}
+
+impl Node {
+    fn leaf(at: u32) -> Node {
+        Node {
+            left: at,
+            slot: 0,
+            threshold: NEVER,
+        }
+    }
+}
+
+/// How one used feature's values become ranks.
+#[derive(Debug, Clone, Default)]
+struct Ranking {
+    /// The input column.
+    column: usize,
+    categorical: bool,
+    /// Numeric: the distinct split thresholds, ascending.
+    thresholds: Vec<f64>,
+    /// Categorical: the distinct category codes named by a split's left set, ascending.
+    codes: Vec<u64>,
+}
+
+impl Ranking {
+    /// The two rank bytes of `x`: missing high, missing low.
+    fn ranks(&self, x: f64) -> [u8; 2] {
+        // Both lists are capped below 255 entries, so the casts are exact.
+        if self.categorical {
+            let other = self.codes.len();
+            // As `tree::category_in`: NaN and negative values are in no set; others truncate.
+            let i = if x.is_nan() || x < 0.0 {
+                other
+            } else {
+                self.codes.binary_search(&(x as u64)).unwrap_or(other)
+            };
+            [i as u8, 0]
+        } else if x.is_nan() {
+            [u8::MAX, 0]
+        } else {
+            let r = self.thresholds.partition_point(|&t| t < x) as u8;
+            [r, r + 1]
+        }
+    }
 }
 
 /// Where one tree starts in the node array.
@@ -59,43 +118,80 @@ pub(crate) struct Forest {
     nodes: Vec<Node>,
     /// Per node: the leaf value (0 at splits).
     leaf_values: Vec<f64>,
+    /// Per node when the forest has a categorical split (else empty): the ranks a
+    /// categorical split sends right (0 at other nodes).
+    right_sets: Vec<u64>,
     trees: Vec<Span>,
-    /// The input column of each dense feature.
-    columns: Vec<usize>,
-    /// Per node: the range of `bits` holding a categorical split's left set (empty when the
-    /// forest has no categorical split).
-    cat_words: Vec<[u32; 2]>,
-    bits: Vec<u32>,
+    /// Per dense feature.
+    rankings: Vec<Ranking>,
     init: Vec<f64>,
+}
+
+/// The category codes of a categorical split's left set.
+fn left_codes(t: &Tree, s: usize) -> Option<impl Iterator<Item = u64> + '_> {
+    let c = usize::try_from(t.cat_index[s]).ok()?;
+    let lo = *t.cat_boundaries.get(c)? as usize;
+    let hi = *t.cat_boundaries.get(c + 1)? as usize;
+    let words = t.cat_bitset.get(lo..hi)?;
+    Some(words.iter().enumerate().flat_map(|(w, &bits)| {
+        (0..32u64)
+            .filter(move |b| (bits >> b) & 1 == 1)
+            .map(move |b| w as u64 * 32 + b)
+    }))
 }
 
 impl Forest {
     /// Flattens the trees of a validated model with `init.len()` outputs; `None` when the
-    /// forest is too large for `u32` node indices, splits on too many features or has a NaN
-    /// threshold (the trees then predict one by one).
+    /// forest is too large for `u32` node indices, splits on too many features, has a NaN
+    /// threshold or needs more ranks than a byte holds (the trees then predict one by one).
     pub(crate) fn new(trees: &[Tree], init: &[f64], n_features: usize) -> Option<Forest> {
-        let mut dense = vec![u32::MAX; n_features];
-        let mut columns = Vec::new();
+        let mut dense = vec![u16::MAX; n_features];
+        let mut rankings: Vec<Ranking> = Vec::new();
         for t in trees {
-            for &f in &t.split_feature {
+            for (s, &f) in t.split_feature.iter().enumerate() {
                 let d = dense.get_mut(f as usize)?;
-                if *d == u32::MAX {
-                    *d = u32::try_from(columns.len()).ok()?;
-                    columns.push(f as usize);
+                let categorical = t.cat_index[s] >= 0;
+                if *d == u16::MAX {
+                    if rankings.len() >= MAX_FEATURES {
+                        return None;
+                    }
+                    *d = u16::try_from(rankings.len()).ok()?;
+                    rankings.push(Ranking {
+                        column: f as usize,
+                        categorical,
+                        ..Ranking::default()
+                    });
+                }
+                let r = &mut rankings[*d as usize];
+                if r.categorical != categorical {
+                    return None;
+                }
+                if categorical {
+                    r.codes.extend(left_codes(t, s)?);
+                } else if t.threshold[s].is_nan() {
+                    return None;
+                } else {
+                    r.thresholds.push(t.threshold[s]);
                 }
             }
         }
-        if columns.len() > MAX_WIDTH {
-            return None;
+        for r in &mut rankings {
+            r.thresholds.sort_by(f64::total_cmp);
+            // -0.0 and 0.0 are one threshold: `x > t` is the same for both.
+            r.thresholds.dedup_by(|a, b| a == b);
+            r.codes.sort_unstable();
+            r.codes.dedup();
+            if r.thresholds.len() > MAX_THRESHOLDS || r.codes.len() > MAX_CATEGORIES {
+                return None;
+            }
         }
-        let any_cat = trees.iter().any(|t| t.cat_index.iter().any(|&c| c >= 0));
+        let any_cat = rankings.iter().any(|r| r.categorical);
         let mut forest = Forest {
             nodes: Vec::new(),
             leaf_values: Vec::new(),
+            right_sets: Vec::new(),
             trees: Vec::with_capacity(trees.len()),
-            columns,
-            cat_words: Vec::new(),
-            bits: Vec::new(),
+            rankings,
             init: init.to_vec(),
         };
         let k = init.len().max(1);
@@ -105,22 +201,20 @@ impl Forest {
         }
         // A power-of-two length lets a masked index skip the bounds check.
         for i in forest.nodes.len()..forest.nodes.len().next_power_of_two() {
-            forest.nodes.push(Node {
-                threshold: f64::INFINITY,
-                feature: 0,
-                left: u32::try_from(i).ok()?,
-            });
+            forest.nodes.push(Node::leaf(u32::try_from(i).ok()?));
+            forest.leaf_values.push(0.0);
+            if any_cat {
+                forest.right_sets.push(0);
+            }
         }
         Some(forest)
     }
 
     /// Appends one tree breadth first: the children of the `i`-th node placed are appended
     /// together, so they sit side by side.
-    fn push_tree(&mut self, t: &Tree, dense: &[u32], any_cat: bool, output: usize) -> Option<Span> {
+    fn push_tree(&mut self, t: &Tree, dense: &[u16], any_cat: bool, output: usize) -> Option<Span> {
         let base = self.nodes.len();
         let n = t.n_nodes();
-        let bits_base = self.bits.len();
-        self.bits.extend_from_slice(&t.cat_bitset);
         // Node references in placement order: `i >= 0` a split, `!j` leaf `j`.
         let mut order: Vec<i32> = Vec::with_capacity(2 * n + 1);
         order.push(if n > 0 { 0 } else { !0 });
@@ -128,7 +222,7 @@ impl Forest {
         let mut i = 0;
         while let Some(&r) = order.get(i) {
             let slot = u32::try_from(base + i).ok()?;
-            let (node, value, words) = if r >= 0 {
+            let (node, value, set) = if r >= 0 {
                 let s = r as usize;
                 // A well-formed tree places each node once; anything else is not flattened.
                 if order.len() + 2 > 2 * n + 1 {
@@ -138,43 +232,53 @@ impl Forest {
                 u32::try_from(base + order.len() + 1).ok()?;
                 order.extend([t.left_child[s], t.right_child[s]]);
                 let feature = dense[t.split_feature[s] as usize];
-                let c = t.cat_index[s];
-                if c < 0 {
-                    // `x > t` stands for `!(x <= t)`, which differs when `t` is NaN.
-                    if t.threshold[s].is_nan() {
-                        return None;
-                    }
-                    let nan = if t.default_left[s] { 0 } else { NAN_RIGHT };
-                    let node = Node {
-                        threshold: t.threshold[s],
-                        feature: feature | nan,
-                        left,
-                    };
-                    (node, 0.0, [0, 0])
-                } else {
+                let ranking = &self.rankings[feature as usize];
+                let slot = 2 * feature;
+                if ranking.categorical {
                     has_cat = true;
-                    let c = c as usize;
-                    let word = |b: u32| u32::try_from(bits_base + b as usize).ok();
-                    let words = [word(t.cat_boundaries[c])?, word(t.cat_boundaries[c + 1])?];
-                    let node = Node {
-                        threshold: 0.0,
-                        feature: feature | CAT,
-                        left,
+                    // Ranks 0..=codes.len() exist (the last is "any other"); all but the
+                    // left set's go right.
+                    let n_ranks = ranking.codes.len() + 1;
+                    let mut set = u64::MAX >> (64 - n_ranks);
+                    for code in left_codes(t, s)? {
+                        set &= !(1 << ranking.codes.binary_search(&code).ok()?);
+                    }
+                    (
+                        Node {
+                            left,
+                            slot,
+                            threshold: NEVER,
+                        },
+                        0.0,
+                        set,
+                    )
+                } else {
+                    // Threshold `j` sends ranks above `j` right; the second byte holds
+                    // `rank + 1`, with NaN at 0.
+                    let j = ranking.thresholds.partition_point(|&x| x < t.threshold[s]);
+                    let j = u8::try_from(j).ok()?;
+                    let node = if t.default_left[s] {
+                        Node {
+                            left,
+                            slot: slot + 1,
+                            threshold: j + 1,
+                        }
+                    } else {
+                        Node {
+                            left,
+                            slot,
+                            threshold: j,
+                        }
                     };
-                    (node, 0.0, words)
+                    (node, 0.0, 0)
                 }
             } else {
-                let node = Node {
-                    threshold: f64::INFINITY,
-                    feature: 0,
-                    left: slot,
-                };
-                (node, *t.leaf_value.get(!r as usize)?, [0, 0])
+                (Node::leaf(slot), *t.leaf_value.get(!r as usize)?, 0)
             };
             self.nodes.push(node);
             self.leaf_values.push(value);
             if any_cat {
-                self.cat_words.push(words);
+                self.right_sets.push(set);
             }
             i += 1;
         }
@@ -188,23 +292,23 @@ impl Forest {
     /// Raw scores of `x` into `values` (`n_rows x k`, row-major), in parallel over blocks of
     /// rows when `parallel`.
     pub(crate) fn predict(&self, x: &Matrix, values: &mut [f64], parallel: bool) {
-        match self.columns.len() {
+        match 2 * self.rankings.len() {
             0..=16 => self.predict_with::<16>(x, values, parallel),
             17..=32 => self.predict_with::<32>(x, values, parallel),
             33..=64 => self.predict_with::<64>(x, values, parallel),
             65..=256 => self.predict_with::<256>(x, values, parallel),
-            _ => self.predict_with::<MAX_WIDTH>(x, values, parallel),
+            _ => self.predict_with::<{ 2 * MAX_FEATURES }>(x, values, parallel),
         }
     }
 
-    /// [`Forest::predict`] with each row copied to `S` values (`S` a power of two, at least
-    /// the number of used features): feature indices masked to `S - 1` need no bounds check.
+    /// [`Forest::predict`] with each row's ranks in `S` bytes (`S` a power of two, at least
+    /// twice the number of used features): slots masked to `S - 1` need no bounds check.
     fn predict_with<const S: usize>(&self, x: &Matrix, values: &mut [f64], parallel: bool) {
         let k = self.init.len().max(1);
         // A small request needs only a few buffer rows.
         let rows = (values.len() / k).next_multiple_of(LANES).min(BLOCK);
-        let new_buf = || vec![[0.0; S]; rows];
-        let score = |buf: &mut Vec<[f64; S]>, (b, out): (usize, &mut [f64])| {
+        let new_buf = || vec![[0u8; S]; rows];
+        let score = |buf: &mut Vec<[u8; S]>, (b, out): (usize, &mut [f64])| {
             self.predict_block(x, b * BLOCK, out, buf);
         };
         if parallel {
@@ -228,19 +332,18 @@ impl Forest {
         x: &Matrix,
         first: usize,
         out: &mut [f64],
-        buf: &mut [[f64; S]],
+        buf: &mut [[u8; S]],
     ) {
         let k = self.init.len().max(1);
         let rows = out.len() / k;
-        // Dense copy of the used features; a short or missing row reads as NaN. Buffer rows
-        // past `rows` hold stale values: they are walked and ignored.
-        let mut nan = false;
+        // A short or missing row reads as NaN. Buffer rows past `rows` hold stale ranks:
+        // they are walked and ignored.
         for (r, dst) in buf.iter_mut().take(rows).enumerate() {
             let i = first + r;
             let row = x.data.get(i * x.n_cols..(i + 1) * x.n_cols).unwrap_or(&[]);
-            for (d, &c) in dst.iter_mut().zip(&self.columns) {
-                *d = row.get(c).copied().unwrap_or(f64::NAN);
-                nan |= d.is_nan();
+            for (d, ranking) in dst.chunks_exact_mut(2).zip(&self.rankings) {
+                let x = row.get(ranking.column).copied().unwrap_or(f64::NAN);
+                d.copy_from_slice(&ranking.ranks(x));
             }
         }
         for o in out.chunks_exact_mut(k) {
@@ -249,14 +352,13 @@ impl Forest {
         let groups = buf.chunks_exact(LANES).take(rows.div_ceil(LANES));
         for span in &self.trees {
             for (g, lanes) in groups.clone().enumerate() {
-                let Ok(lanes) = <&[[f64; S]; LANES]>::try_from(lanes) else {
+                let Ok(lanes) = <&[[u8; S]; LANES]>::try_from(lanes) else {
                     continue;
                 };
-                let leaves = match (nan, span.has_cat) {
-                    (false, false) => self.walk::<S, false, false>(span.root, lanes),
-                    (true, false) => self.walk::<S, true, false>(span.root, lanes),
-                    (false, true) => self.walk::<S, false, true>(span.root, lanes),
-                    (true, true) => self.walk::<S, true, true>(span.root, lanes),
+                let leaves = if span.has_cat {
+                    self.walk::<S, true>(span.root, lanes)
+                } else {
+                    self.walk::<S, false>(span.root, lanes)
                 };
                 let start = g * LANES;
                 for (o, &leaf) in out[start * k..].chunks_exact_mut(k).zip(&leaves) {
@@ -267,12 +369,12 @@ impl Forest {
     }
 
     /// The leaf each lane's row reaches from `root`, stepping all lanes until none moves.
-    /// `NAN`: a row may hold NaN; `HAS_CAT`: the tree has categorical splits.
+    /// `HAS_CAT`: the tree has categorical splits.
     #[inline(always)]
-    fn walk<const S: usize, const NAN: bool, const HAS_CAT: bool>(
+    fn walk<const S: usize, const HAS_CAT: bool>(
         &self,
         root: u32,
-        rows: &[[f64; S]; LANES],
+        rows: &[[u8; S]; LANES],
     ) -> [u32; LANES] {
         let mut at = [root; LANES];
         let nodes = self.nodes.as_slice();
@@ -280,37 +382,46 @@ impl Forest {
             return at;
         }
         let mask = nodes.len() - 1;
+        let sets = self.right_sets.as_slice();
+        if HAS_CAT && sets.len() != nodes.len() {
+            return at;
+        }
         loop {
+            // Several steps per test: a leaf stays put, so extra steps are harmless.
+            for _ in 0..UNCHECKED {
+                for (a, row) in at.iter_mut().zip(rows) {
+                    *a = step::<S, HAS_CAT>(nodes, sets, *a as usize & mask, row);
+                }
+            }
             let mut moved = 0;
             for (a, row) in at.iter_mut().zip(rows) {
-                let next = self.step::<S, NAN, HAS_CAT>(&nodes[*a as usize & mask], *a, row);
+                let next = step::<S, HAS_CAT>(nodes, sets, *a as usize & mask, row);
                 moved |= next ^ *a;
                 *a = next;
             }
             // One test, not a branch per lane.
-            if std::hint::black_box(moved) == 0 {
+            if moved == 0 {
                 return at;
             }
         }
     }
+}
 
-    /// The node a row goes to from `node`, node `a` (`a` itself at a leaf).
-    #[inline(always)]
-    fn step<const S: usize, const NAN: bool, const HAS_CAT: bool>(
-        &self,
-        node: &Node,
-        a: u32,
-        row: &[f64; S],
-    ) -> u32 {
-        let x = row[node.feature as usize & (S - 1)];
-        let right = if HAS_CAT && node.feature & CAT != 0 {
-            let [lo, hi] = self.cat_words[a as usize];
-            !category_in(&self.bits[lo as usize..hi as usize], x)
-        } else if NAN {
-            (x > node.threshold) | (x.is_nan() & (node.feature & NAN_RIGHT != 0))
-        } else {
-            x > node.threshold
-        };
-        node.left + u32::from(right)
+/// The node a row goes to from node `a` (`a` itself at a leaf); `sets` is as long as
+/// `nodes` when `HAS_CAT`.
+#[inline(always)]
+fn step<const S: usize, const HAS_CAT: bool>(
+    nodes: &[Node],
+    sets: &[u64],
+    a: usize,
+    row: &[u8; S],
+) -> u32 {
+    let node = &nodes[a];
+    let x = row[node.slot as usize & (S - 1)];
+    let mut right = x > node.threshold;
+    if HAS_CAT {
+        // Categorical ranks are below 64; other nodes' empty sets ignore the shift.
+        right |= sets[a].wrapping_shr(u32::from(x)) & 1 == 1;
     }
+    node.left + u32::from(right)
 }

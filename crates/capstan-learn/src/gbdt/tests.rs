@@ -9,7 +9,7 @@ use super::binning::{BinConfig, BinMapper, BinnedData, find_bin_zero_as_one_bin,
 use super::grow::binned_leaf;
 use super::histogram::{self, GradPair, HistPool};
 use super::rng::{Rng, sample};
-use super::{GbdtParams, boost};
+use super::{GbdtParams, Tree, boost};
 use crate::Task;
 
 /// A data set from `shared/data` (no quoted fields): text columns become sorted codes,
@@ -442,4 +442,41 @@ fn prediction_walks_the_flat_forest_and_matches_the_tree_walk() {
     odd.trees[0].threshold[numeric.expect("a numeric split")] = f64::NAN;
     let _ = odd.predict_raw(&x);
     assert!(matches!(odd.checked.0.get(), Some(super::Checked::Trees)));
+    // Ranks fit a byte up to 254 distinct thresholds on a feature and 63 named categories.
+    let flattens = |trees: &[Tree]| super::flat::Forest::new(trees, &[0.0], x.n_cols).is_some();
+    let tree = |feature: u32, threshold: f64, cat: Option<Vec<u32>>| {
+        let mut t = Tree::single_leaf(0.0, 1);
+        t.split_feature = vec![feature];
+        t.threshold = vec![threshold];
+        t.default_left = vec![true];
+        t.cat_index = vec![if cat.is_some() { 0 } else { -1 }];
+        if let Some(words) = cat {
+            t.cat_boundaries = vec![0, words.len() as u32];
+            t.cat_bitset = words;
+        }
+        t.left_child = vec![!0];
+        t.right_child = vec![!1];
+        t.split_gain = vec![1.0];
+        t.node_count = vec![2];
+        t.leaf_value = vec![-1.0, 1.0];
+        t.leaf_count = vec![1, 1];
+        t
+    };
+    let numeric: Vec<Tree> = (0..255).map(|i| tree(0, f64::from(i), None)).collect();
+    assert!(flattens(&numeric[..254]));
+    assert!(!flattens(&numeric));
+    // The same threshold twice, and -0.0 next to 0.0, count once.
+    assert!(flattens(
+        &[&numeric[..254], &[tree(0, -0.0, None), tree(0, 1.0, None)]].concat()
+    ));
+    // Up to 63 named categories flatten (the 64th rank is "any other"); 64 do not.
+    let cat = |words: Vec<u32>| tree(1, 0.0, Some(words));
+    assert!(flattens(&[cat(vec![u32::MAX, u32::MAX >> 1])]));
+    assert!(!flattens(&[cat(vec![u32::MAX, u32::MAX])]));
+    assert!(flattens(&[
+        cat(vec![u32::MAX]),
+        cat(vec![0, u32::MAX >> 1])
+    ]));
+    assert!(!flattens(&[cat(vec![u32::MAX]), cat(vec![0, u32::MAX])]));
+    assert!(flattens(&[cat(vec![u32::MAX]), cat(vec![0, 0, 1])]));
 }
