@@ -203,6 +203,17 @@ fn letter_multiclass_matches_tree_walk() {
     assert_same(&m, &d.x, "letter");
     check_batches(&m, &d.x, "letter");
     assert_same(&m, &probe_rows(&m, d.x.n_cols, 3_000, 2), "letter probes");
+    // Enough trees per class that each class's chain is cut into several segments.
+    let mut long = fresh(&m);
+    long.trees = m
+        .trees
+        .iter()
+        .cycle()
+        .take(m.trees.len() * 60)
+        .cloned()
+        .collect();
+    let x = d.x.take_rows(&(0..300).collect::<Vec<_>>());
+    assert_same(&long, &x, "letter, 480 rounds");
 }
 
 #[test]

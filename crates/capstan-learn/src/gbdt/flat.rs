@@ -10,17 +10,21 @@
 //! NaN or a negative value; a categorical split tests it against a 64-bit set.
 //!
 //! All trees share one array of 8-byte nodes laid out breadth first, with the two children
-//! of a split side by side, so a step is branch-free: `next = left + right`. A leaf is a node
-//! that sends nothing right and whose `left` is itself, so a row that has reached its leaf
-//! stays there; the leaf values and categorical sets lie in parallel arrays. Several rows
-//! walk a tree in lockstep until none moves, so their dependent loads overlap instead of
-//! waiting on each other.
+//! of a split side by side, so a step is branch-free: `next = left + right`. A leaf sends
+//! nothing right and its `left` is the next tree's root: the trees of one output are
+//! *chained* in segments of a few thousand nodes, each ending in a node that stays put. The
+//! leaf values (-0.0, which adds exactly nothing, at splits) and categorical sets lie in
+//! parallel arrays, and a row adds the value of every node it leaves. Eight rows walk a
+//! segment in lockstep until all have reached its end, so their dependent loads overlap
+//! instead of waiting on each other, and a row that took a short path in one tree goes on to
+//! the next instead of waiting for the others' leaves.
 //!
-//! Rows are scored in blocks: a block's ranks are computed first, then every tree in order
-//! walks the block. Each row's sum is `init + tree 0 + tree 1 + ...` in tree order, exactly
-//! as [`super::Tree::predict_row`] was summed one tree at a time, so the results are
-//! bit-identical. A forest whose features need more ranks than a byte holds is not
-//! flattened (its trees predict one by one); trees binned to at most 255 bins never are.
+//! Rows are scored in blocks: a block's ranks are computed first, then each segment in order
+//! is walked by every group of eight rows of the block while it is in cache. Each row's sum
+//! is `init + tree 0 + tree 1 + ...` in tree order, exactly as [`super::Tree::predict_row`]
+//! was summed one tree at a time, so the results are bit-identical. A forest whose features
+//! need more ranks than a byte holds is not flattened (its trees predict one by one); trees
+//! binned to at most 255 bins never are.
 
 use capstan_frame::Matrix;
 use rayon::prelude::*;
@@ -30,10 +34,14 @@ use super::Tree;
 /// Rows walked in lockstep.
 const LANES: usize = 8;
 
-/// Steps taken between tests of whether any lane still moves.
-const UNCHECKED: usize = 1;
+/// Steps taken between tests of whether all lanes have reached the segment's end.
+const CHECK_EVERY: usize = 4;
 
-/// Rows scored together: every tree walks a block before the next tree starts.
+/// About how many nodes a segment of chained trees holds (it stays in cache while every
+/// group of a block walks it).
+const SEGMENT_NODES: usize = 8192;
+
+/// Rows scored together: every group of a block walks a segment before the next starts.
 const BLOCK: usize = 64;
 
 /// Most features a flattened forest may split on (two rank bytes each).
@@ -51,7 +59,8 @@ const MAX_CATEGORIES: usize = 63;
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    /// The left child; the right child is `left + 1`. A leaf points at itself.
+    /// The left child; the right child is `left + 1`. At a leaf: the next tree's root or
+    /// the segment's end; at the end: itself.
     left: u32,
     /// The rank byte tested (0 at a leaf).
     slot: u16,
@@ -60,9 +69,10 @@ struct Node {
 }
 
 impl Node {
-    fn leaf(at: u32) -> Node {
+    /// A node that sends every row to `next`.
+    fn leaf(next: u32) -> Node {
         Node {
-            left: at,
+            left: next,
             slot: 0,
             threshold: NEVER,
         }
@@ -103,11 +113,12 @@ impl Ranking {
     }
 }
 
-/// Where one tree starts in the node array.
+/// Consecutive trees of one output (class), chained: each leaf of a tree leads to the next
+/// tree's root, the last tree's leaves to the segment's end node, which stays put.
 #[derive(Debug, Clone, Copy)]
-struct Span {
+struct Segment {
     root: u32,
-    /// The output (class) the tree adds to.
+    end: u32,
     output: usize,
     has_cat: bool,
 }
@@ -116,12 +127,14 @@ struct Span {
 #[derive(Debug, Clone)]
 pub(crate) struct Forest {
     nodes: Vec<Node>,
-    /// Per node: the leaf value (0 at splits).
+    /// Per node: the leaf value, added as a row leaves the node (-0.0, which adds exactly
+    /// nothing, at splits and the end node).
     leaf_values: Vec<f64>,
     /// Per node when the forest has a categorical split (else empty): the ranks a
     /// categorical split sends right (0 at other nodes).
     right_sets: Vec<u64>,
-    trees: Vec<Span>,
+    /// In walking order: an output's segments are in tree order.
+    segments: Vec<Segment>,
     /// Per dense feature.
     rankings: Vec<Ranking>,
     init: Vec<f64>,
@@ -186,34 +199,80 @@ impl Forest {
             }
         }
         let any_cat = rankings.iter().any(|r| r.categorical);
+        let k = init.len().max(1);
         let mut forest = Forest {
             nodes: Vec::new(),
             leaf_values: Vec::new(),
             right_sets: Vec::new(),
-            trees: Vec::with_capacity(trees.len()),
+            segments: Vec::new(),
             rankings,
             init: init.to_vec(),
         };
-        let k = init.len().max(1);
-        for (i, t) in trees.iter().enumerate() {
-            let span = forest.push_tree(t, &dense, any_cat, i % k)?;
-            forest.trees.push(span);
+        // Per tree: its root and where its leaves are.
+        let mut placed = Vec::with_capacity(trees.len());
+        for t in trees {
+            let root = u32::try_from(forest.nodes.len()).ok()?;
+            let (leaves, has_cat) = forest.push_tree(t, &dense, any_cat)?;
+            placed.push((root, leaves, has_cat));
+        }
+        // Segments of about SEGMENT_NODES nodes per output, each with its end node.
+        for c in 0..k {
+            let mut start = c;
+            while start < trees.len() {
+                let mut stop = start;
+                let mut size = 0;
+                while stop < trees.len()
+                    && (stop == start || size + 2 * trees[stop].n_nodes() < SEGMENT_NODES)
+                {
+                    size += 2 * trees[stop].n_nodes() + 1;
+                    stop += k;
+                }
+                let end = u32::try_from(forest.nodes.len()).ok()?;
+                forest.push_end(any_cat)?;
+                let mut next = end;
+                let mut has_cat = false;
+                for (root, leaves, cat) in
+                    placed[start..stop.min(trees.len())].iter().step_by(k).rev()
+                {
+                    for &leaf in leaves {
+                        forest.nodes[leaf as usize].left = next;
+                    }
+                    next = *root;
+                    has_cat |= cat;
+                }
+                forest.segments.push(Segment {
+                    root: next,
+                    end,
+                    output: c,
+                    has_cat,
+                });
+                start = stop;
+            }
         }
         // A power-of-two length lets a masked index skip the bounds check.
-        for i in forest.nodes.len()..forest.nodes.len().next_power_of_two() {
-            forest.nodes.push(Node::leaf(u32::try_from(i).ok()?));
-            forest.leaf_values.push(0.0);
-            if any_cat {
-                forest.right_sets.push(0);
-            }
+        while !forest.nodes.len().is_power_of_two() {
+            forest.push_end(any_cat)?;
         }
         Some(forest)
     }
 
+    /// Appends a segment's end: a node that stays put and adds nothing.
+    fn push_end(&mut self, any_cat: bool) -> Option<()> {
+        self.nodes
+            .push(Node::leaf(u32::try_from(self.nodes.len()).ok()?));
+        self.leaf_values.push(-0.0);
+        if any_cat {
+            self.right_sets.push(0);
+        }
+        Some(())
+    }
+
     /// Appends one tree breadth first: the children of the `i`-th node placed are appended
-    /// together, so they sit side by side.
-    fn push_tree(&mut self, t: &Tree, dense: &[u16], any_cat: bool, output: usize) -> Option<Span> {
+    /// together, so they sit side by side. Returns where its leaves are (to be chained) and
+    /// whether it has a categorical split.
+    fn push_tree(&mut self, t: &Tree, dense: &[u16], any_cat: bool) -> Option<(Vec<u32>, bool)> {
         let base = self.nodes.len();
+        let mut leaves = Vec::with_capacity(t.n_leaves());
         let n = t.n_nodes();
         // Node references in placement order: `i >= 0` a split, `!j` leaf `j`.
         let mut order: Vec<i32> = Vec::with_capacity(2 * n + 1);
@@ -221,7 +280,7 @@ impl Forest {
         let mut has_cat = false;
         let mut i = 0;
         while let Some(&r) = order.get(i) {
-            let slot = u32::try_from(base + i).ok()?;
+            let at = u32::try_from(base + i).ok()?;
             let (node, value, set) = if r >= 0 {
                 let s = r as usize;
                 // A well-formed tree places each node once; anything else is not flattened.
@@ -249,7 +308,7 @@ impl Forest {
                             slot,
                             threshold: NEVER,
                         },
-                        0.0,
+                        -0.0,
                         set,
                     )
                 } else {
@@ -270,10 +329,11 @@ impl Forest {
                             threshold: j,
                         }
                     };
-                    (node, 0.0, 0)
+                    (node, -0.0, 0)
                 }
             } else {
-                (Node::leaf(slot), *t.leaf_value.get(!r as usize)?, 0)
+                leaves.push(at);
+                (Node::leaf(at), *t.leaf_value.get(!r as usize)?, 0)
             };
             self.nodes.push(node);
             self.leaf_values.push(value);
@@ -282,21 +342,14 @@ impl Forest {
             }
             i += 1;
         }
-        Some(Span {
-            root: u32::try_from(base).ok()?,
-            output,
-            has_cat,
-        })
+        Some((leaves, has_cat))
     }
 
     /// Raw scores of `x` into `values` (`n_rows x k`, row-major), in parallel over blocks of
     /// rows when `parallel`.
     pub(crate) fn predict(&self, x: &Matrix, values: &mut [f64], parallel: bool) {
         match 2 * self.rankings.len() {
-            0..=16 => self.predict_with::<16>(x, values, parallel),
-            17..=32 => self.predict_with::<32>(x, values, parallel),
-            33..=64 => self.predict_with::<64>(x, values, parallel),
-            65..=256 => self.predict_with::<256>(x, values, parallel),
+            0..=256 => self.predict_with::<256>(x, values, parallel),
             _ => self.predict_with::<{ 2 * MAX_FEATURES }>(x, values, parallel),
         }
     }
@@ -346,68 +399,68 @@ impl Forest {
                 d.copy_from_slice(&ranking.ranks(x));
             }
         }
-        for o in out.chunks_exact_mut(k) {
-            o.copy_from_slice(&self.init);
-        }
-        let groups = buf.chunks_exact(LANES).take(rows.div_ceil(LANES));
-        for span in &self.trees {
-            for (g, lanes) in groups.clone().enumerate() {
-                let Ok(lanes) = <&[[u8; S]; LANES]>::try_from(lanes) else {
-                    continue;
-                };
-                let leaves = if span.has_cat {
-                    self.walk::<S, true>(span.root, lanes)
+        let groups: Vec<&[[u8; S]; LANES]> = buf
+            .chunks_exact(LANES)
+            .take(rows.div_ceil(LANES))
+            .filter_map(|g| g.try_into().ok())
+            .collect();
+        // Per group and output, per lane: the running sum.
+        let mut sums: Vec<[f64; LANES]> = (0..groups.len() * k)
+            .map(|i| [self.init[i % k]; LANES])
+            .collect();
+        // Each segment is walked by every group while it is in cache.
+        for seg in &self.segments {
+            for (g, lanes) in groups.iter().enumerate() {
+                let sums = &mut sums[g * k + seg.output];
+                if seg.has_cat {
+                    self.walk::<S, true>(seg, sums, lanes);
                 } else {
-                    self.walk::<S, false>(span.root, lanes)
-                };
-                let start = g * LANES;
-                for (o, &leaf) in out[start * k..].chunks_exact_mut(k).zip(&leaves) {
-                    o[span.output] += self.leaf_values[leaf as usize];
+                    self.walk::<S, false>(seg, sums, lanes);
                 }
+            }
+        }
+        for (r, o) in out.chunks_exact_mut(k).enumerate() {
+            for (c, v) in o.iter_mut().enumerate() {
+                *v = sums[(r / LANES) * k + c][r % LANES];
             }
         }
     }
 
-    /// The leaf each lane's row reaches from `root`, stepping all lanes until none moves.
-    /// `HAS_CAT`: the tree has categorical splits.
+    /// Adds to each lane's sum the values of the leaves its row reaches along the segment,
+    /// stepping all lanes until all have reached its end.
+    /// `HAS_CAT`: the segment has categorical splits.
     #[inline(always)]
     fn walk<const S: usize, const HAS_CAT: bool>(
         &self,
-        root: u32,
+        seg: &Segment,
+        sums: &mut [f64; LANES],
         rows: &[[u8; S]; LANES],
-    ) -> [u32; LANES] {
-        let mut at = [root; LANES];
+    ) {
+        let mut at = [seg.root; LANES];
         let nodes = self.nodes.as_slice();
-        if nodes.is_empty() {
-            return at;
+        let values = self.leaf_values.as_slice();
+        let sets = self.right_sets.as_slice();
+        if nodes.is_empty() || values.len() != nodes.len() || HAS_CAT && sets.len() != nodes.len() {
+            return;
         }
         let mask = nodes.len() - 1;
-        let sets = self.right_sets.as_slice();
-        if HAS_CAT && sets.len() != nodes.len() {
-            return at;
-        }
         loop {
-            // Several steps per test: a leaf stays put, so extra steps are harmless.
-            for _ in 0..UNCHECKED {
-                for (a, row) in at.iter_mut().zip(rows) {
-                    *a = step::<S, HAS_CAT>(nodes, sets, *a as usize & mask, row);
+            for _ in 0..CHECK_EVERY {
+                for ((a, row), sum) in at.iter_mut().zip(rows).zip(sums.iter_mut()) {
+                    let i = *a as usize & mask;
+                    *sum += values[i];
+                    *a = step::<S, HAS_CAT>(nodes, sets, i, row);
                 }
             }
-            let mut moved = 0;
-            for (a, row) in at.iter_mut().zip(rows) {
-                let next = step::<S, HAS_CAT>(nodes, sets, *a as usize & mask, row);
-                moved |= next ^ *a;
-                *a = next;
-            }
             // One test, not a branch per lane.
-            if moved == 0 {
-                return at;
+            if at.iter().fold(0, |acc, &a| acc | (a ^ seg.end)) == 0 {
+                return;
             }
         }
     }
 }
 
-/// The node a row goes to from node `a` (`a` itself at a leaf); `sets` is as long as
+/// The node a row goes to from node `a` (`a`'s successor at a leaf); `sets` is as long as
 /// `nodes` when `HAS_CAT`.
 #[inline(always)]
 fn step<const S: usize, const HAS_CAT: bool>(
