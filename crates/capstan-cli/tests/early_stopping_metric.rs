@@ -1,6 +1,7 @@
 //! `capstan train` early-stopping on a named validation metric: the `[gbdt]` config key and
-//! the `--early-stopping-metric` flag keep the same round, which differs from the loss's, and
-//! a bad name is a config error (exit 3) that lists the task's metrics.
+//! the `--early-stopping-metric` flag keep the same round, which differs from the loss's; the
+//! validation value of every round is reported (JSON curve, `--log-every` lines); a bad name
+//! is a config error (exit 3) that lists the task's metrics.
 
 mod common;
 
@@ -53,11 +54,49 @@ fn config_key_and_flag_stop_on_the_metric() {
         "5",
     ];
     let mut with_flag = flags.to_vec();
-    with_flag.extend(["--early-stopping-metric", "roc_auc"]);
+    with_flag.extend(["--early-stopping-metric", "roc_auc", "--log-every", "4"]);
     let by_flag = capstan(&dir, &with_flag);
     assert_eq!(by_flag.code, 0, "{}", by_flag.stderr);
-    let line = format!("best iteration {best} (validation roc_auc)");
+    // The curve: one value per round run, the best at the best iteration, equal to the
+    // reported validation AUC; every 4th round logged.
+    let report: serde_json::Value = serde_json::from_str(&by_config.stdout).expect("json");
+    assert_eq!(report["valid_curve"]["metric"], "roc_auc");
+    let curve: Vec<f64> = report["valid_curve"]["values"]
+        .as_array()
+        .expect("curve")
+        .iter()
+        .map(|v| v.as_f64().expect("number"))
+        .collect();
+    assert_eq!(
+        curve.len() as u64,
+        best + 5,
+        "stops 5 rounds after the best"
+    );
+    let at_best = curve[best as usize - 1];
+    assert!(curve.iter().all(|&v| v <= at_best), "{curve:?}");
+    let valid_auc = report["metrics"]["valid"]["roc_auc"]
+        .as_f64()
+        .expect("valid auc");
+    assert!(
+        (valid_auc - at_best).abs() < 1e-12,
+        "{valid_auc} vs {at_best}"
+    );
+    let line = format!(
+        "best iteration {best} of {} (validation roc_auc {at_best:.6})",
+        curve.len()
+    );
     assert!(by_flag.stdout.contains(&line), "{}", by_flag.stdout);
+    let logged: Vec<&str> = by_flag
+        .stderr
+        .lines()
+        .filter(|l| l.contains("] valid roc_auc "))
+        .collect();
+    assert_eq!(logged.len(), curve.len() / 4, "{}", by_flag.stderr);
+    assert!(
+        logged[0].starts_with(&format!("[4/300] valid roc_auc {:.6}", curve[3])),
+        "{}",
+        logged[0]
+    );
 
     let mut by_loss = flags.to_vec();
     by_loss.push("--json");
@@ -65,6 +104,15 @@ fn config_key_and_flag_stop_on_the_metric() {
     assert_eq!(by_loss.code, 0, "{}", by_loss.stderr);
     let loss_best = best_iteration(&by_loss.stdout);
     assert_ne!(loss_best, best, "the loss keeps another round");
+    let report: serde_json::Value = serde_json::from_str(&by_loss.stdout).expect("json");
+    assert_eq!(report["valid_curve"]["metric"], "loss");
+    let losses = report["valid_curve"]["values"].as_array().expect("curve");
+    let at_best = losses[loss_best as usize - 1].as_f64().expect("number");
+    assert!(
+        losses
+            .iter()
+            .all(|v| v.as_f64().expect("number") >= at_best)
+    );
 
     // The metric is part of the run's recorded config.
     let report: serde_json::Value = serde_json::from_str(&by_config.stdout).expect("json");
@@ -115,6 +163,15 @@ fn bad_stopping_metrics_are_config_errors() {
             .contains("'rmse' is not a binary metric; expected one of roc_auc"),
         "{}",
         wrong_task.stderr
+    );
+    let no_valid = train(&["--log-every", "2"]);
+    assert_eq!(no_valid.code, 3, "{}", no_valid.stderr);
+    assert!(
+        no_valid
+            .stderr
+            .contains("--log-every prints validation values: it needs --early-stopping"),
+        "{}",
+        no_valid.stderr
     );
     let no_rounds = train(&["--early-stopping-metric", "roc_auc"]);
     assert_eq!(no_rounds.code, 3, "{}", no_rounds.stderr);

@@ -11,7 +11,7 @@ use crate::config::{ModelKind, SplitMethod, TaskName, TrainConfig};
 use crate::evaluation;
 use crate::store_location::StoreLocation;
 use crate::table;
-use crate::training::{self, Progress, TrainOutcome};
+use crate::training::{self, Progress, TrainOutcome, ValidCurve};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -65,6 +65,9 @@ pub struct TrainArgs {
     /// roc_auc, accuracy, f1_macro, mae
     #[arg(long, value_name = "NAME")]
     pub early_stopping_metric: Option<String>,
+    /// With --early-stopping: print the validation value every N rounds to stderr
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub log_every: Option<u64>,
     /// A schema file (from `capstan schema infer`) forcing column types
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
@@ -142,6 +145,12 @@ impl TrainArgs {
 
 pub fn run(args: &TrainArgs, store: &StoreLocation) -> Result<()> {
     let cfg = args.resolve()?;
+    if args.log_every.is_some() && cfg.gbdt.early_stopping_rounds.is_none() {
+        return Err(crate::exit::input_error(
+            "--log-every prints validation values: it needs --early-stopping (or \
+             early_stopping_rounds in [gbdt])",
+        ));
+    }
     let bar = ProgressBar::new(0);
     if args.json {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -154,18 +163,26 @@ pub fn run(args: &TrainArgs, store: &StoreLocation) -> Result<()> {
         ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} trees {elapsed}")
             .expect("static template")
             .progress_chars("=> ");
+    let watched = ValidCurve::metric_name(&cfg);
     let outcome = training::train(&cfg, &mut |p| match p {
         Progress::Stage(s) => {
             bar.set_style(stage_style.clone());
             bar.set_length(0);
             bar.set_message(s);
         }
-        Progress::Iteration { done, total } => {
+        Progress::Iteration { done, total, valid } => {
             if bar.length() != Some(total as u64) {
                 bar.set_style(trees_style.clone());
                 bar.set_length(total as u64);
             }
             bar.set_position(done as u64);
+            if let Some(v) = valid {
+                let line = format!("valid {watched} {v:.6}");
+                if args.log_every.is_some_and(|n| done as u64 % n == 0) {
+                    bar.suspend(|| eprintln!("[{done}/{total}] {line}"));
+                }
+                bar.set_message(format!("training, {line}"));
+            }
         }
     });
     bar.finish_and_clear();
@@ -196,6 +213,7 @@ pub fn run(args: &TrainArgs, store: &StoreLocation) -> Result<()> {
             "test_rows": outcome.n_test,
             "features": outcome.n_features,
             "best_iteration": outcome.best_iteration,
+            "valid_curve": outcome.valid_curve,
             "metrics": outcome.metrics,
             "cv_folds": outcome.cv_folds,
             "test_confusion": outcome.test_confusion,
@@ -288,13 +306,18 @@ fn print_report(cfg: &TrainConfig, outcome: &TrainOutcome, run_id: &str) {
             Some(w) => format!("; row weights '{w}'"),
             None => String::new(),
         },
-        match outcome.best_iteration {
+        match (outcome.best_iteration, &outcome.valid_curve) {
             // `best_iteration` counts rounds from 1 already.
-            Some(b) => match &cfg.gbdt.early_stopping_metric {
-                Some(m) => format!("; best iteration {b} (validation {m})"),
+            (Some(b), Some(curve)) => match curve.values.get(b.wrapping_sub(1)) {
+                Some(v) => format!(
+                    "; best iteration {b} of {} (validation {} {v:.6})",
+                    curve.values.len(),
+                    curve.metric
+                ),
                 None => format!("; best iteration {b}"),
             },
-            None => String::new(),
+            (Some(b), None) => format!("; best iteration {b}"),
+            _ => String::new(),
         }
     );
     let splits: Vec<&str> = ["train", "valid", "test", "cv_mean"]

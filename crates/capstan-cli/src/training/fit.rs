@@ -5,8 +5,8 @@ use capstan_features::{CleaningReport, FittedPipeline, PipelineMode};
 use capstan_frame::{Frame, Matrix};
 use capstan_learn::{Model, Task, gbdt, linear};
 
-use super::Progress;
 use super::split::class_strata_of;
+use super::{Progress, ValidCurve};
 use crate::config::{ModelKind, SplitMethod, TrainConfig};
 use crate::evaluation::{self, MetricMap};
 use crate::target::Target;
@@ -35,6 +35,7 @@ pub(super) fn fit_pipeline(
 pub(super) struct Fitted {
     pub model: Model,
     pub valid_metrics: Option<MetricMap>,
+    pub valid_curve: Option<ValidCurve>,
     pub best_iteration: Option<usize>,
 }
 
@@ -59,6 +60,7 @@ pub(super) fn fit_model(
             Ok(Fitted {
                 model: Model::Linear(model),
                 valid_metrics: None,
+                valid_curve: None,
                 best_iteration: None,
             })
         }
@@ -67,10 +69,14 @@ pub(super) fn fit_model(
             params.seed = cfg.seed;
             super::constraints::apply(&cfg.constraints, &x.feature_names, &mut params)?;
             let total = params.n_trees;
+            let mut curve = Vec::new();
             let mut report = |it: gbdt::Iteration| {
+                let valid = it.valid_metric.or(it.valid_loss);
+                curve.extend(valid);
                 progress(Progress::Iteration {
                     done: it.iteration + 1,
                     total,
+                    valid,
                 })
             };
             let objective = super::objective_metric(cfg);
@@ -79,6 +85,7 @@ pub(super) fn fit_model(
                 return Ok(Fitted {
                     model: Model::Gbdt(model),
                     valid_metrics: None,
+                    valid_curve: None,
                     best_iteration: None,
                 });
             }
@@ -128,6 +135,10 @@ pub(super) fn fit_model(
             Ok(Fitted {
                 model: Model::Gbdt(model),
                 valid_metrics: Some(valid),
+                valid_curve: Some(ValidCurve {
+                    metric: ValidCurve::metric_name(cfg).to_string(),
+                    values: curve,
+                }),
                 best_iteration: best,
             })
         }

@@ -45,6 +45,8 @@ pub struct TrainOutcome {
     pub n_test: usize,
     pub n_features: usize,
     pub best_iteration: Option<usize>,
+    /// With early stopping: the validation value after each round.
+    pub valid_curve: Option<ValidCurve>,
     /// What `features.clean` changed (duplicates, coerced and clipped columns).
     pub cleaning: capstan_features::CleaningReport,
     /// The bias check of the sensitive columns, before the split.
@@ -57,7 +59,27 @@ pub struct TrainOutcome {
 #[derive(Debug, Clone)]
 pub enum Progress {
     Stage(String),
-    Iteration { done: usize, total: usize },
+    /// A boosting round is done; `valid`: the validation value early stopping watches.
+    Iteration {
+        done: usize,
+        total: usize,
+        valid: Option<f64>,
+    },
+}
+
+/// The validation value early stopping watched after each round: `metric` is the
+/// `early_stopping_metric`, or `loss` (the objective's mean loss).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ValidCurve {
+    pub metric: String,
+    pub values: Vec<f64>,
+}
+
+impl ValidCurve {
+    /// The name of what early stopping watches under `cfg`.
+    pub fn metric_name(cfg: &TrainConfig) -> &str {
+        cfg.gbdt.early_stopping_metric.as_deref().unwrap_or("loss")
+    }
 }
 
 pub fn read_options(cfg: &TrainConfig) -> Result<ReadOptions> {
@@ -266,6 +288,7 @@ pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(Progress)) -> Result<Tr
         n_test: split.test.len(),
         n_features,
         best_iteration: fitted.best_iteration,
+        valid_curve: fitted.valid_curve,
         cleaning,
         bias,
         fairness,
