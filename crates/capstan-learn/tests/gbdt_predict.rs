@@ -311,10 +311,11 @@ fn forests_needing_wide_ranks_match_tree_walk() {
         &probe_rows(&m, d.x.n_cols, 2_000, 7),
         "distinct thresholds, probes",
     );
-    // Categorical sets naming 32 codes (flattened) and 64 codes (walked one by one).
+    // Categorical sets naming 32 codes (one-word sets), 64 and 128 codes (four-word sets)
+    // and 256 codes (walked one by one).
     let d = load("adult");
     let base = fit(&d, 20, 31);
-    for words in [2, 4] {
+    for words in [2, 4, 8, 16] {
         let m = with_even_category_sets(&base, words);
         assert_same(&m, &d.x, &format!("{words}-word sets"));
         let probes = probe_rows(&m, d.x.n_cols, 3_000, 8);

@@ -7,7 +7,8 @@
 //! right reads the first and one whose missing values go left reads the second: a numeric
 //! split is one byte comparison. For a categorical feature the rank is the position of its
 //! category among those the forest's splits name, or one past them for any other category,
-//! NaN or a negative value; a categorical split tests it against a 64-bit set.
+//! NaN or a negative value; a categorical split tests it against a set of ranks (one 64-bit
+//! word, or four when a feature's splits name more than 63 categories).
 //!
 //! All trees share one array of 8-byte nodes laid out breadth first, with the two children
 //! of a split side by side, so a step is branch-free: `next = left + right`. A leaf sends
@@ -54,8 +55,11 @@ const NEVER: u8 = u8::MAX;
 const MAX_THRESHOLDS: usize = 254;
 
 /// Most categories the splits on one categorical feature may name: with the rank for
-/// "any other", every rank fits a 64-bit set.
-const MAX_CATEGORIES: usize = 63;
+/// "any other", ranks fit a byte.
+const MAX_CATEGORIES: usize = 254;
+
+/// Most categories per feature for which a split's set fits one 64-bit word (else four).
+const NARROW_CATEGORIES: usize = 63;
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
@@ -130,9 +134,11 @@ pub(crate) struct Forest {
     /// Per node: the leaf value, added as a row leaves the node (-0.0, which adds exactly
     /// nothing, at splits and the end node).
     leaf_values: Vec<f64>,
-    /// Per node when the forest has a categorical split (else empty): the ranks a
-    /// categorical split sends right (0 at other nodes).
+    /// Per node when the forest has a categorical split (else empty): `set_words` words
+    /// holding the ranks a categorical split sends right (0 at other nodes).
     right_sets: Vec<u64>,
+    /// 1, or 4 when a categorical feature has more than [`NARROW_CATEGORIES`] ranks in sets.
+    set_words: usize,
     /// In walking order: an output's segments are in tree order.
     segments: Vec<Segment>,
     /// Per dense feature.
@@ -199,11 +205,13 @@ impl Forest {
             }
         }
         let any_cat = rankings.iter().any(|r| r.categorical);
+        let narrow = rankings.iter().all(|r| r.codes.len() <= NARROW_CATEGORIES);
         let k = init.len().max(1);
         let mut forest = Forest {
             nodes: Vec::new(),
             leaf_values: Vec::new(),
             right_sets: Vec::new(),
+            set_words: if narrow { 1 } else { 4 },
             segments: Vec::new(),
             rankings,
             init: init.to_vec(),
@@ -262,7 +270,8 @@ impl Forest {
             .push(Node::leaf(u32::try_from(self.nodes.len()).ok()?));
         self.leaf_values.push(-0.0);
         if any_cat {
-            self.right_sets.push(0);
+            self.right_sets
+                .extend(std::iter::repeat_n(0, self.set_words));
         }
         Some(())
     }
@@ -297,10 +306,13 @@ impl Forest {
                     has_cat = true;
                     // Ranks 0..=codes.len() exist (the last is "any other"); all but the
                     // left set's go right.
-                    let n_ranks = ranking.codes.len() + 1;
-                    let mut set = u64::MAX >> (64 - n_ranks);
+                    let mut set = [0u64; 4];
+                    for r in 0..=ranking.codes.len() {
+                        set[r / 64] |= 1 << (r % 64);
+                    }
                     for code in left_codes(t, s)? {
-                        set &= !(1 << ranking.codes.binary_search(&code).ok()?);
+                        let r = ranking.codes.binary_search(&code).ok()?;
+                        set[r / 64] &= !(1 << (r % 64));
                     }
                     (
                         Node {
@@ -329,16 +341,16 @@ impl Forest {
                             threshold: j,
                         }
                     };
-                    (node, -0.0, 0)
+                    (node, -0.0, [0; 4])
                 }
             } else {
                 leaves.push(at);
-                (Node::leaf(at), *t.leaf_value.get(!r as usize)?, 0)
+                (Node::leaf(at), *t.leaf_value.get(!r as usize)?, [0; 4])
             };
             self.nodes.push(node);
             self.leaf_values.push(value);
             if any_cat {
-                self.right_sets.push(set);
+                self.right_sets.extend_from_slice(&set[..self.set_words]);
             }
             i += 1;
         }
@@ -412,10 +424,10 @@ impl Forest {
         for seg in &self.segments {
             for (g, lanes) in groups.iter().enumerate() {
                 let sums = &mut sums[g * k + seg.output];
-                if seg.has_cat {
-                    self.walk::<S, true>(seg, sums, lanes);
-                } else {
-                    self.walk::<S, false>(seg, sums, lanes);
+                match (seg.has_cat, self.set_words) {
+                    (false, _) => self.walk::<S, false, 1>(seg, sums, lanes),
+                    (true, 1) => self.walk::<S, true, 1>(seg, sums, lanes),
+                    (true, _) => self.walk::<S, true, 4>(seg, sums, lanes),
                 }
             }
         }
@@ -428,9 +440,9 @@ impl Forest {
 
     /// Adds to each lane's sum the values of the leaves its row reaches along the segment,
     /// stepping all lanes until all have reached its end.
-    /// `HAS_CAT`: the segment has categorical splits.
+    /// `HAS_CAT`: the segment has categorical splits; `W`: words per categorical set.
     #[inline(always)]
-    fn walk<const S: usize, const HAS_CAT: bool>(
+    fn walk<const S: usize, const HAS_CAT: bool, const W: usize>(
         &self,
         seg: &Segment,
         sums: &mut [f64; LANES],
@@ -440,7 +452,10 @@ impl Forest {
         let nodes = self.nodes.as_slice();
         let values = self.leaf_values.as_slice();
         let sets = self.right_sets.as_slice();
-        if nodes.is_empty() || values.len() != nodes.len() || HAS_CAT && sets.len() != nodes.len() {
+        if nodes.is_empty()
+            || values.len() != nodes.len()
+            || HAS_CAT && sets.len() != W * nodes.len()
+        {
             return;
         }
         let mask = nodes.len() - 1;
@@ -449,7 +464,7 @@ impl Forest {
                 for ((a, row), sum) in at.iter_mut().zip(rows).zip(sums.iter_mut()) {
                     let i = *a as usize & mask;
                     *sum += values[i];
-                    *a = step::<S, HAS_CAT>(nodes, sets, i, row);
+                    *a = step::<S, HAS_CAT, W>(nodes, sets, i, row);
                 }
             }
             // One test, not a branch per lane.
@@ -460,10 +475,10 @@ impl Forest {
     }
 }
 
-/// The node a row goes to from node `a` (`a`'s successor at a leaf); `sets` is as long as
-/// `nodes` when `HAS_CAT`.
+/// The node a row goes to from node `a` (`a`'s successor at a leaf); `sets` holds `W` words
+/// per node when `HAS_CAT`.
 #[inline(always)]
-fn step<const S: usize, const HAS_CAT: bool>(
+fn step<const S: usize, const HAS_CAT: bool, const W: usize>(
     nodes: &[Node],
     sets: &[u64],
     a: usize,
@@ -473,8 +488,9 @@ fn step<const S: usize, const HAS_CAT: bool>(
     let x = row[node.slot as usize & (S - 1)];
     let mut right = x > node.threshold;
     if HAS_CAT {
-        // Categorical ranks are below 64; other nodes' empty sets ignore the shift.
-        right |= sets[a].wrapping_shr(u32::from(x)) & 1 == 1;
+        // With one word, categorical ranks are below 64; other nodes' sets are empty.
+        let word = sets[W * a + (usize::from(x) >> 6) % W];
+        right |= word.wrapping_shr(u32::from(x)) & 1 == 1;
     }
     node.left + u32::from(right)
 }

@@ -469,14 +469,21 @@ fn prediction_walks_the_flat_forest_and_matches_the_tree_walk() {
     assert!(flattens(
         &[&numeric[..254], &[tree(0, -0.0, None), tree(0, 1.0, None)]].concat()
     ));
-    // Up to 63 named categories flatten (the 64th rank is "any other"); 64 do not.
+    // Up to 254 named categories flatten (one more rank is "any other"); 255 do not.
     let cat = |words: Vec<u32>| tree(1, 0.0, Some(words));
-    assert!(flattens(&[cat(vec![u32::MAX, u32::MAX >> 1])]));
-    assert!(!flattens(&[cat(vec![u32::MAX, u32::MAX])]));
-    assert!(flattens(&[
-        cat(vec![u32::MAX]),
-        cat(vec![0, u32::MAX >> 1])
+    let codes = |n: usize| {
+        let mut words = vec![u32::MAX; n / 32];
+        words.push(u32::MAX >> (32 - n % 32));
+        words
+    };
+    for n in [63, 64, 200, 254] {
+        assert!(flattens(&[cat(codes(n))]), "{n} codes");
+    }
+    assert!(!flattens(&[cat(codes(255))]));
+    // The codes of all splits on a feature count.
+    assert!(flattens(&[cat(vec![u32::MAX]), cat(vec![0, u32::MAX])]));
+    assert!(!flattens(&[
+        cat(codes(200)),
+        cat(vec![0; 7].into_iter().chain([u32::MAX; 2]).collect())
     ]));
-    assert!(!flattens(&[cat(vec![u32::MAX]), cat(vec![0, u32::MAX])]));
-    assert!(flattens(&[cat(vec![u32::MAX]), cat(vec![0, 0, 1])]));
 }
