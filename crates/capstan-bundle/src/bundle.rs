@@ -105,6 +105,19 @@ impl Bundle {
         Ok(self.model.predict(&x))
     }
 
+    /// Transforms `frame` with the fitted pipeline and gives the leaf each row reaches in
+    /// every tree of a GBDT model (`n_rows x n_trees` row-major), with the tree count.
+    pub fn predict_leaves(&self, frame: &Frame) -> Result<(usize, Vec<u32>), BundleError> {
+        let Model::Gbdt(m) = &self.model else {
+            return Err(BundleError::Predict(
+                "leaf indices need a tree model; this bundle holds a linear model".into(),
+            ));
+        };
+        let x = self.pipeline.transform(frame)?;
+        let leaves = m.predict_leaves(&x).map_err(BundleError::Predict)?;
+        Ok((m.n_trees(), leaves))
+    }
+
     /// Equality where NaN metrics equal NaN metrics (the metrics serializer keeps them).
     fn same_as(&self, other: &Bundle) -> bool {
         let bits = |m: &Manifest| -> Vec<(String, String, u64)> {

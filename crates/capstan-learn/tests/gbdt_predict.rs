@@ -322,3 +322,58 @@ fn forests_needing_wide_ranks_match_tree_walk() {
         assert_same(&m, &probes, &format!("{words}-word sets, probes"));
     }
 }
+
+#[test]
+fn leaf_indices_match_lightgbm_and_sum_to_the_scores() {
+    for (name, objective) in [("adult", "binary"), ("california_housing", "regression")] {
+        let d = load(name);
+        let (train_rows, test_rows) = split(d.x.n_rows, 0.2, 42);
+        let (xtr, ytr) = subset(&d, &train_rows);
+        let (xte, yte) = subset(&d, &test_rows);
+        let params = GbdtParams {
+            n_trees: 30,
+            ..GbdtParams::default()
+        };
+        let m = gbdt::fit((&xtr, &ytr), None, d.task, &params, &mut |_| {}).expect("fit");
+        let leaves = m.predict_leaves(&xte).expect("leaves");
+        assert_eq!(leaves.len(), xte.n_rows * m.n_trees());
+        // The leaves' values, summed in tree order, are the raw scores bit for bit.
+        let raw = m.predict_raw(&xte).values;
+        for (i, row) in leaves.chunks_exact(m.n_trees()).enumerate() {
+            let sum = m
+                .trees
+                .iter()
+                .zip(row)
+                .fold(m.init_scores[0], |s, (t, &l)| s + t.leaf_value[l as usize]);
+            assert_eq!(sum.to_bits(), raw[i].to_bits(), "{name} row {i}");
+        }
+        let Some(py) = python() else { continue };
+        let lightgbm = lightgbm_predict(
+            &py,
+            &format!("{name}-leaves"),
+            (&xtr, &ytr),
+            (&xte, &yte),
+            serde_json::json!({
+                "objective": objective, "num_iterations": 30, "learning_rate": 0.1,
+                "num_leaves": 31, "num_threads": 1, "deterministic": true, "seed": 0,
+                "verbose": -1, "pred_leaf": true,
+                "categorical_feature": categorical_columns(&xtr),
+            }),
+        );
+        assert_eq!(lightgbm.len(), leaves.len(), "{name}");
+        let differ = leaves
+            .iter()
+            .zip(&lightgbm)
+            .filter(|(a, b)| f64::from(**a) != **b)
+            .count();
+        assert_eq!(
+            differ, 0,
+            "{name}: {differ} leaf indices differ from LightGBM's"
+        );
+    }
+    // A malformed model is an error, not a panic.
+    let d = load("california_housing");
+    let mut m = fit(&d, 3, 7);
+    m.trees[1].left_child[0] = 99;
+    assert!(m.predict_leaves(&d.x).is_err());
+}

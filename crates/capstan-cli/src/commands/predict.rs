@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use arrow_array::{Float64Array, StringArray};
+use arrow_array::{Float64Array, Int64Array, StringArray};
 use capstan_bundle::Bundle;
 use capstan_frame::{Column, Frame, ReadOptions};
 use capstan_learn::{Predictions, Task};
@@ -35,6 +35,10 @@ pub struct PredictArgs {
     /// Binary models: predict the positive class when its probability is at least this
     #[arg(long, default_value_t = evaluation::DEFAULT_THRESHOLD)]
     pub threshold: f64,
+    /// GBDT models: also write the leaf each row reaches in every tree (`leaf_0`, `leaf_1`,
+    /// ...; LightGBM's pred_leaf)
+    #[arg(long)]
+    pub leaves: bool,
 }
 
 /// Reads rows for a bundle: the training columns are parsed with their training types.
@@ -61,7 +65,22 @@ pub fn run(args: &PredictArgs, store: &StoreLocation) -> Result<()> {
     let frame = read_for_bundle(&bundle, &source, args.delimiter)?;
     let predictions = bundle.predict(&frame)?;
     evaluation::check_threshold(args.threshold)?;
-    let out = output_frame(&bundle, &frame, &predictions, &args.keep, args.threshold)?;
+    let mut columns = output_columns(&bundle, &frame, &predictions, &args.keep, args.threshold)?;
+    if args.leaves {
+        let (n_trees, leaves) = bundle
+            .predict_leaves(&frame)
+            .map_err(|e| input_error(format!("--leaves: {e}")))?;
+        for t in 0..n_trees {
+            let leaf: Vec<i64> = leaves
+                .iter()
+                .skip(t)
+                .step_by(n_trees)
+                .map(|&l| i64::from(l))
+                .collect();
+            columns.push((format!("leaf_{t}"), Column::Integer(Int64Array::from(leaf))));
+        }
+    }
+    let out = Frame::from_columns(columns)?;
     capstan_frame::write(&out, &args.out)?;
     eprintln!(
         "wrote {} predictions to {}",
@@ -72,13 +91,13 @@ pub fn run(args: &PredictArgs, store: &StoreLocation) -> Result<()> {
 }
 
 /// Kept columns, then `prediction`, then one `proba_<class>` column per class.
-pub fn output_frame(
+fn output_columns(
     bundle: &Bundle,
     input: &Frame,
     p: &Predictions,
     keep: &[String],
     threshold: f64,
-) -> Result<Frame> {
+) -> Result<Vec<(String, Column)>> {
     let mut columns = Vec::new();
     for name in keep {
         let col = input
@@ -113,7 +132,7 @@ pub fn output_frame(
             }
         }
     }
-    Ok(Frame::from_columns(columns)?)
+    Ok(columns)
 }
 
 /// The predicted class index: P(1) >= threshold for binary, first argmax for multiclass.

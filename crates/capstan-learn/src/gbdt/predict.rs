@@ -98,6 +98,33 @@ impl GbdtModel {
         }
     }
 
+    /// The leaf each row reaches in every tree, `n_rows x n_trees` row-major in model tree
+    /// order (LightGBM's `pred_leaf`: leaves numbered as the tree grew, the left child
+    /// keeping its parent's number). Missing trailing columns read as NaN; a malformed model
+    /// is an error.
+    pub fn predict_leaves(&self, x: &Matrix) -> Result<Vec<u32>, String> {
+        self.validate()?;
+        let n_trees = self.trees.len();
+        let mut leaves = vec![0u32; x.n_rows * n_trees];
+        let width = x.n_cols;
+        let walk = |(i, out): (usize, &mut [u32])| {
+            let row = x.data.get(i * width..(i + 1) * width).unwrap_or(&[]);
+            for (o, tree) in out.iter_mut().zip(&self.trees) {
+                // Trees have at most u32::MAX leaves (validated node indices are i32).
+                *o = tree.leaf_of(|f| row.get(f).copied().unwrap_or(f64::NAN)) as u32;
+            }
+        };
+        if n_trees == 0 {
+            return Ok(leaves);
+        }
+        if x.n_rows < PARALLEL_ROWS {
+            leaves.chunks_mut(n_trees).enumerate().for_each(walk);
+        } else {
+            leaves.par_chunks_mut(n_trees).enumerate().for_each(walk);
+        }
+        Ok(leaves)
+    }
+
     /// Regression: the value (`exp` of the raw score for Poisson, Tweedie, gamma); binary: P(class 1); multiclass: class probabilities.
     pub fn predict(&self, x: &Matrix) -> Predictions {
         let mut p = self.predict_raw(x);

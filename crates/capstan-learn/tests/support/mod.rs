@@ -221,10 +221,13 @@ rounds = params.pop("num_iterations")
 wfile = params.pop("weight_file", None)
 w = np.loadtxt(wfile) if wfile else None
 init = params.pop("init_score", None)
+leaf = params.pop("pred_leaf", False)
 ds = lgb.Dataset(tr.iloc[:, :-1].to_numpy(), tr.iloc[:, -1].to_numpy(), weight=w,
                  init_score=None if init is None else np.full(len(tr), init), categorical_feature=cats)
 booster = lgb.train(params, ds, num_boost_round=rounds)
-if init is None:
+if leaf:
+    pred = booster.predict(te.iloc[:, :-1].to_numpy(), pred_leaf=True)
+elif init is None:
     pred = booster.predict(te.iloc[:, :-1].to_numpy())
 else:
     pred = booster.predict(te.iloc[:, :-1].to_numpy(), raw_score=True) + init
