@@ -292,7 +292,8 @@ impl Grower<'_> {
             self.can_split(&leaves[li]),
             self.can_split(&leaves[right_li]),
         );
-        if !ok_l && !ok_r {
+        // After the last split no child is searched (LightGBM does not either).
+        if leaves.len() >= self.params.num_leaves || !ok_l && !ok_r {
             bufs.pool.give(hist);
             return;
         }
