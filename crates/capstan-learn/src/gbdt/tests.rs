@@ -473,7 +473,9 @@ fn prediction_walks_the_flat_forest_and_matches_the_tree_walk() {
     let cat = |words: Vec<u32>| tree(1, 0.0, Some(words));
     let codes = |n: usize| {
         let mut words = vec![u32::MAX; n / 32];
-        words.push(u32::MAX >> (32 - n % 32));
+        if n % 32 > 0 {
+            words.push(u32::MAX >> (32 - n % 32));
+        }
         words
     };
     for n in [63, 64, 200, 254] {
