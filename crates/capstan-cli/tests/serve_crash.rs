@@ -360,9 +360,10 @@ fn load_and_kill(server: &mut Server) -> Load {
         std::thread::sleep(Duration::from_millis(2));
     }
     let in_flight_at_kill = in_flight.load(Ordering::SeqCst);
+    // Marked first: a client whose connection the kill cuts must already see the mark.
+    killed.store(true, Ordering::SeqCst);
     // std's Child::kill is SIGKILL on unix: no handler, no flush, no graceful shutdown.
     server.child.kill().expect("kill -9 capstan serve");
-    killed.store(true, Ordering::SeqCst);
     let status = server.child.wait().expect("wait for the killed server");
     for h in handles {
         h.join().expect("client thread");
