@@ -83,19 +83,12 @@ impl GbdtModel {
     /// forest matches bit for bit (used for forests too large to flatten).
     pub(crate) fn predict_by_tree(&self, x: &Matrix, values: &mut [f64]) {
         let k = self.trees_per_round();
-        let width = x.n_cols;
-        let score = |(i, out): (usize, &mut [f64])| {
-            let row = x.data.get(i * width..(i + 1) * width).unwrap_or(&[]);
+        for_each_row(x, values, k, |row, out| {
             out.copy_from_slice(&self.init_scores);
             for (t, tree) in self.trees.iter().enumerate() {
                 out[t % k] += tree.predict_row(row);
             }
-        };
-        if x.n_rows < PARALLEL_ROWS {
-            values.chunks_mut(k).enumerate().for_each(score);
-        } else {
-            values.par_chunks_mut(k).enumerate().for_each(score);
-        }
+        });
     }
 
     /// The leaf each row reaches in every tree, `n_rows x n_trees` row-major in model tree
@@ -106,22 +99,12 @@ impl GbdtModel {
         self.validate()?;
         let n_trees = self.trees.len();
         let mut leaves = vec![0u32; x.n_rows * n_trees];
-        let width = x.n_cols;
-        let walk = |(i, out): (usize, &mut [u32])| {
-            let row = x.data.get(i * width..(i + 1) * width).unwrap_or(&[]);
+        for_each_row(x, &mut leaves, n_trees, |row, out| {
             for (o, tree) in out.iter_mut().zip(&self.trees) {
                 // Trees have at most u32::MAX leaves (validated node indices are i32).
                 *o = tree.leaf_of(|f| row.get(f).copied().unwrap_or(f64::NAN)) as u32;
             }
-        };
-        if n_trees == 0 {
-            return Ok(leaves);
-        }
-        if x.n_rows < PARALLEL_ROWS {
-            leaves.chunks_mut(n_trees).enumerate().for_each(walk);
-        } else {
-            leaves.par_chunks_mut(n_trees).enumerate().for_each(walk);
-        }
+        });
         Ok(leaves)
     }
 
@@ -146,5 +129,27 @@ impl GbdtModel {
             }
         }
         out
+    }
+}
+
+/// Calls `f` with each row of `x` (missing rows and columns short) and its `per_row` outputs,
+/// in parallel unless the request is small.
+fn for_each_row<T: Send>(
+    x: &Matrix,
+    out: &mut [T],
+    per_row: usize,
+    f: impl Fn(&[f64], &mut [T]) + Sync,
+) {
+    if per_row == 0 {
+        return;
+    }
+    let width = x.n_cols;
+    let each = |(i, o): (usize, &mut [T])| {
+        f(x.data.get(i * width..(i + 1) * width).unwrap_or(&[]), o);
+    };
+    if x.n_rows < PARALLEL_ROWS {
+        out.chunks_mut(per_row).enumerate().for_each(each);
+    } else {
+        out.par_chunks_mut(per_row).enumerate().for_each(each);
     }
 }
