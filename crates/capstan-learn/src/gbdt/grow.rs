@@ -2,6 +2,7 @@
 
 use rayon::prelude::*;
 
+use super::awake;
 use super::binning::{BinMapper, BinnedData};
 use super::colsample::ByNode;
 use super::constraints::{Constraints, LeafLimits};
@@ -178,8 +179,12 @@ impl Grower<'_> {
         leaf.splittable = splittable;
     }
 
-    /// Grows a tree on `bag` (sorted training row indices).
+    /// Grows a tree on `bag` (sorted training row indices), on the thread pool.
     pub(crate) fn grow(&self, bag: &[u32], bufs: &mut GrowBuffers) -> Grown {
+        awake::run(|| self.grow_tree(bag, bufs))
+    }
+
+    fn grow_tree(&self, bag: &[u32], bufs: &mut GrowBuffers) -> Grown {
         let mut rows = bag.to_vec();
         let mut leaves = vec![Leaf {
             start: 0,

@@ -5,6 +5,7 @@
 //! subtraction trick and [`split`] search -> shrink, update scores ([`boost`]). Prediction
 //! ([`predict`]) walks a [`flat`] copy of the forest, built on first use.
 
+mod awake;
 mod binning;
 mod boost;
 mod colsample;
