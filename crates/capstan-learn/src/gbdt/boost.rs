@@ -68,6 +68,35 @@ fn add_tree(tree: &Tree, x: &Matrix, scores: &mut [f64], k: usize, c: usize) {
     });
 }
 
+/// Rows per task of the score update.
+const SCORE_CHUNK: usize = 1 << 16;
+
+/// Adds each leaf's value to column `c` of the row-major scores of the leaf's training rows.
+/// Tasks own row ranges; a leaf's rows are sorted, so each task finds its part of a leaf by
+/// binary search.
+fn add_leaf_values(
+    scores: &mut [f64],
+    k: usize,
+    c: usize,
+    (rows, ranges): (&[u32], &[(usize, usize)]),
+    values: &[f64],
+) {
+    scores
+        .par_chunks_mut(SCORE_CHUNK * k)
+        .enumerate()
+        .for_each(|(i, chunk)| {
+            let (lo, hi) = (i * SCORE_CHUNK, (i + 1) * SCORE_CHUNK);
+            for (&(s, e), &v) in ranges.iter().zip(values) {
+                let rows = &rows[s..e];
+                let a = rows.partition_point(|&r| (r as usize) < lo);
+                let b = rows.partition_point(|&r| (r as usize) < hi);
+                for &r in &rows[a..b] {
+                    chunk[(r as usize - lo) * k + c] += v;
+                }
+            }
+        });
+}
+
 pub(crate) fn fit(
     train: (&Matrix, &[f64]),
     weights: Option<&[f64]>,
@@ -181,11 +210,7 @@ pub(crate) fn fit(
             tree.leaf_value
                 .iter_mut()
                 .for_each(|v| *v *= p.learning_rate);
-            for (leaf, &(s, e)) in grown.ranges.iter().enumerate() {
-                for &r in &grown.rows[s..e] {
-                    scores[r as usize * k + c] += tree.leaf_value[leaf];
-                }
-            }
+            add_leaf_values(&mut scores, k, c, (&grown.rows, &grown.ranges), &tree.leaf_value);
             if sampled {
                 for (r, _) in in_bag.iter().enumerate().filter(|(_, b)| !**b) {
                     let leaf = grow::binned_leaf(&tree, &grown.rules, &data, r);

@@ -189,7 +189,7 @@ impl Grower<'_> {
         let mut leaves = vec![Leaf {
             start: 0,
             end: rows.len(),
-            sum: histogram::sum_rows(&rows, self.grads),
+            sum: Stats::new(GradPair::default(), rows.len() as i64),
             depth: 0,
             output: 0.0,
             parent: None,
@@ -204,8 +204,18 @@ impl Grower<'_> {
                 .constraints
                 .restrict(self.used.to_vec(), &leaves[0].limits);
             let hist = self.build_hist(&rows, &search, &mut bufs.pool);
+            // Every row is in one bin of each feature: a histogram's total is the root's sum.
+            leaves[0].sum = match search.iter().position(|&f| f) {
+                Some(f) => Stats::new(
+                    self.data.feature_hist(&hist, f).iter().copied().sum(),
+                    rows.len() as i64,
+                ),
+                None => histogram::sum_rows(&rows, self.grads),
+            };
             let found = self.search_leaf(&hist, &leaves[0], 0, &search, true);
             Self::keep_search(&mut leaves[0], hist, found, &mut bufs.pool);
+        } else {
+            leaves[0].sum = histogram::sum_rows(&rows, self.grads);
         }
         let mut tree = Tree::single_leaf(0.0, rows.len() as u64);
         let mut rules = Vec::new();

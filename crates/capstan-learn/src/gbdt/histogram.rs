@@ -50,6 +50,12 @@ impl AddAssign for GradPair {
     }
 }
 
+impl std::iter::Sum for GradPair {
+    fn sum<I: Iterator<Item = GradPair>>(iter: I) -> GradPair {
+        iter.fold(GradPair::default(), |a, b| a + b)
+    }
+}
+
 impl SubAssign for GradPair {
     #[inline]
     fn sub_assign(&mut self, o: GradPair) {
@@ -145,8 +151,13 @@ fn scale_exponent(max_abs: f64, n: usize) -> i32 {
 /// Scales `grad` and `hess` into exact fixed point (one power-of-two scale each).
 pub(crate) fn quantize(grad: &[f64], hess: &[f64], out: &mut Vec<GradPair>) -> Scales {
     let n = grad.len();
-    let max_g = grad.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let max_h = hess.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    // The largest magnitude does not depend on the order of the scan.
+    let max_abs = |v: &[f64]| {
+        v.par_chunks(8192)
+            .map(|c| c.iter().fold(0.0f64, |m, v| m.max(v.abs())))
+            .reduce(|| 0.0, f64::max)
+    };
+    let (max_g, max_h) = rayon::join(|| max_abs(grad), || max_abs(hess));
     let (eg, eh) = (scale_exponent(max_g, n), scale_exponent(max_h, n));
     let (sg, sh) = (pow2(eg), pow2(eh));
     out.clear();
@@ -156,8 +167,8 @@ pub(crate) fn quantize(grad: &[f64], hess: &[f64], out: &mut Vec<GradPair>) -> S
         .for_each(|(o, (g, h))| {
             for ((o, g), h) in o.iter_mut().zip(g).zip(h) {
                 *o = GradPair {
-                    g: (g * sg).round() as i64,
-                    h: (h * sh).round() as i64,
+                    g: round_to_i64(g * sg),
+                    h: round_to_i64(h * sh),
                 };
             }
         });
@@ -165,6 +176,16 @@ pub(crate) fn quantize(grad: &[f64], hess: &[f64], out: &mut Vec<GradPair>) -> S
         g_inv: pow2(-eg),
         h_inv: pow2(-eh),
     }
+}
+
+/// `x.round() as i64` (halves away from zero, saturating) without a libm call.
+#[inline]
+fn round_to_i64(x: f64) -> i64 {
+    let t = x as i64;
+    // exact: `t` is `x` truncated, so both are doubles
+    let frac = x - t as f64;
+    t.saturating_add(i64::from(frac >= 0.5))
+        .saturating_sub(i64::from(frac <= -0.5))
 }
 
 /// Sum of the given rows' statistics.
@@ -375,6 +396,45 @@ pub(crate) fn subtract(
         let n = data.mappers[f].n_bins();
         for (p, c) in parent[f][..n].iter_mut().zip(&child[f][..n]) {
             *p -= *c;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_to_i64;
+
+    #[test]
+    fn rounding_matches_f64_round() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            4503599627370495.5,
+            -4503599627370495.5,
+            4503599627370497.0,
+            2f64.powi(61),
+            -(2f64.powi(61)),
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut x = 0.123_456_789f64;
+        for _ in 0..10_000 {
+            x = (x * 3.7 + 0.31).fract();
+            values.push((x - 0.5) * 2f64.powi((x * 62.0) as i32));
+        }
+        for v in values {
+            assert_eq!(round_to_i64(v), v.round() as i64, "{v:e}");
         }
     }
 }
