@@ -26,7 +26,7 @@ pub(crate) struct Fitted {
     pub train_scores: Vec<f64>,
 }
 
-fn grow_params(p: &GbdtParams, n_features: usize) -> GrowParams {
+pub(crate) fn grow_params(p: &GbdtParams, n_features: usize) -> GrowParams {
     GrowParams {
         constraints: Constraints::new(p, n_features),
         num_leaves: p.num_leaves,
@@ -210,7 +210,13 @@ pub(crate) fn fit(
             tree.leaf_value
                 .iter_mut()
                 .for_each(|v| *v *= p.learning_rate);
-            add_leaf_values(&mut scores, k, c, (&grown.rows, &grown.ranges), &tree.leaf_value);
+            add_leaf_values(
+                &mut scores,
+                k,
+                c,
+                (&grown.rows, &grown.ranges),
+                &tree.leaf_value,
+            );
             if sampled {
                 for (r, _) in in_bag.iter().enumerate().filter(|(_, b)| !**b) {
                     let leaf = grow::binned_leaf(&tree, &grown.rules, &data, r);

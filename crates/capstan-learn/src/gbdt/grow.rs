@@ -47,6 +47,8 @@ struct Leaf {
     /// build histograms for these and search only among them (as LightGBM does).
     splittable: Vec<bool>,
     limits: LeafLimits,
+    /// This leaf's split, worked out before its turn.
+    ahead: Option<Box<Prepared>>,
 }
 
 /// Buffers reused from tree to tree: histograms and the partition's scratch rows.
@@ -54,6 +56,8 @@ struct Leaf {
 pub(crate) struct GrowBuffers {
     pub pool: HistPool,
     scratch: Vec<u32>,
+    /// The partition's scratch rows for the leaf split ahead of its turn.
+    scratch_ahead: Vec<u32>,
 }
 
 impl GrowBuffers {
@@ -61,6 +65,7 @@ impl GrowBuffers {
         GrowBuffers {
             pool: HistPool::new(data.n_features()),
             scratch: Vec::new(),
+            scratch_ahead: Vec::new(),
         }
     }
 }
@@ -157,7 +162,7 @@ impl Grower<'_> {
         (best, splittable)
     }
 
-    fn build_hist(&self, rows: &[u32], features: &[bool], pool: &mut HistPool) -> Vec<FeatureHist> {
+    fn build_hist(&self, rows: &[u32], features: &[bool], pool: &HistPool) -> Vec<FeatureHist> {
         let mut h = pool.take();
         histogram::build(self.data, rows, self.grads, features, &mut h, pool);
         h
@@ -168,7 +173,7 @@ impl Grower<'_> {
         leaf: &mut Leaf,
         hist: Vec<FeatureHist>,
         (best, splittable): (Option<Split>, Vec<bool>),
-        pool: &mut HistPool,
+        pool: &HistPool,
     ) {
         if best.is_some() {
             leaf.hist = Some(hist);
@@ -197,13 +202,14 @@ impl Grower<'_> {
             best: None,
             splittable: Vec::new(),
             limits: LeafLimits::default(),
+            ahead: None,
         }];
         if self.can_split(&leaves[0]) {
             let search = self
                 .params
                 .constraints
                 .restrict(self.used.to_vec(), &leaves[0].limits);
-            let hist = self.build_hist(&rows, &search, &mut bufs.pool);
+            let hist = self.build_hist(&rows, &search, &bufs.pool);
             // Every row is in one bin of each feature: a histogram's total is the root's sum.
             leaves[0].sum = match search.iter().position(|&f| f) {
                 Some(f) => Stats::new(
@@ -213,18 +219,39 @@ impl Grower<'_> {
                 None => histogram::sum_rows(&rows, self.grads),
             };
             let found = self.search_leaf(&hist, &leaves[0], 0, &search, true);
-            Self::keep_search(&mut leaves[0], hist, found, &mut bufs.pool);
+            Self::keep_search(&mut leaves[0], hist, found, &bufs.pool);
         } else {
             leaves[0].sum = histogram::sum_rows(&rows, self.grads);
         }
         let mut tree = Tree::single_leaf(0.0, rows.len() as u64);
         let mut rules = Vec::new();
         while leaves.len() < self.params.num_leaves {
-            let Some(li) = pick_leaf(&leaves) else { break };
-            self.split_leaf(li, &mut leaves, &mut rows, &mut tree, &mut rules, bufs);
+            let Some(li) = pick_leaf(&leaves, |_| true) else {
+                break;
+            };
+            if leaves[li].ahead.is_none() {
+                let ahead = self.ahead_of_turn(&leaves, li);
+                self.prepare(li, ahead, &mut leaves, &mut rows, tree.n_nodes(), bufs);
+            }
+            let Some(prepared) = leaves[li].ahead.take() else {
+                break;
+            };
+            commit(li, *prepared, &mut leaves, &mut tree, &mut rules, self.data);
         }
-        for h in leaves.iter_mut().filter_map(|l| l.hist.take()) {
-            bufs.pool.give(h);
+        for leaf in &mut leaves {
+            if let Some(prepared) = leaf.ahead.take() {
+                // Never committed: its rows go back to increasing order.
+                rows[leaf.start..leaf.end].sort_unstable();
+                for h in [prepared.left.hist, prepared.right.hist]
+                    .into_iter()
+                    .flatten()
+                {
+                    bufs.pool.give(h);
+                }
+            }
+            if let Some(h) = leaf.hist.take() {
+                bufs.pool.give(h);
+            }
         }
         tree.leaf_value = leaves.iter().map(|l| l.output).collect();
         tree.leaf_count = leaves.iter().map(|l| l.sum.n as u64).collect();
@@ -237,125 +264,228 @@ impl Grower<'_> {
         }
     }
 
-    fn split_leaf(
+    /// The leaf to split ahead of its turn while `li` is split (on another thread): the next
+    /// best leaf not split yet, when threads are free, a later turn may still come, and
+    /// children need no node numbers (per-node sampling numbers them in split order).
+    fn ahead_of_turn(&self, leaves: &[Leaf], li: usize) -> Option<usize> {
+        let waiting = leaves.iter().filter(|l| l.ahead.is_some()).count();
+        let turns_left = self.params.num_leaves - leaves.len() - 1;
+        if rayon::current_num_threads() < 2
+            || self.by_node.is_some()
+            || waiting >= MAX_AHEAD
+            || turns_left <= waiting
+        {
+            return None;
+        }
+        pick_leaf(leaves, |i| i != li && leaves[i].ahead.is_none())
+    }
+
+    /// Splits leaf `li` (the next split, node number `node`) and, at the same time, leaf
+    /// `ahead`; each keeps the result in `ahead` until its turn.
+    fn prepare(
         &self,
         li: usize,
-        leaves: &mut Vec<Leaf>,
+        ahead: Option<usize>,
+        leaves: &mut [Leaf],
         rows: &mut [u32],
-        tree: &mut Tree,
-        rules: &mut Vec<Rule>,
+        node: usize,
         bufs: &mut GrowBuffers,
     ) {
-        let leaf = &mut leaves[li];
-        let (Some(mut split), Some(mut hist)) = (leaf.best.take(), leaf.hist.take()) else {
+        let is_last = leaves.len() + 1 >= self.params.num_leaves;
+        let GrowBuffers {
+            pool,
+            scratch,
+            scratch_ahead,
+        } = bufs;
+        let pool = &*pool;
+        let Some(job) = Job::take(&mut leaves[li], node as u64, !is_last) else {
             return;
         };
+        let other = ahead.and_then(|a| Job::take(&mut leaves[a], 0, true).map(|j| (a, j)));
+        let Some((a, other_job)) = other else {
+            let leaf = &leaves[li];
+            let part = &mut rows[leaf.start..leaf.end];
+            let prepared = self.split_leaf(leaf, job, part, scratch, pool);
+            leaves[li].ahead = Some(Box::new(prepared));
+            return;
+        };
+        let (first, second) = if leaves[li].start < leaves[a].start {
+            (li, a)
+        } else {
+            (a, li)
+        };
+        let (lo, hi) = rows.split_at_mut(leaves[second].start);
+        let first_rows = &mut lo[leaves[first].start..leaves[first].end];
+        let second_rows = &mut hi[..leaves[second].end - leaves[second].start];
+        let (li_rows, a_rows) = if first == li {
+            (first_rows, second_rows)
+        } else {
+            (second_rows, first_rows)
+        };
+        let (done, done_ahead) = rayon::join(
+            || self.split_leaf(&leaves[li], job, li_rows, scratch, pool),
+            || self.split_leaf(&leaves[a], other_job, a_rows, scratch_ahead, pool),
+        );
+        leaves[li].ahead = Some(Box::new(done));
+        leaves[a].ahead = Some(Box::new(done_ahead));
+    }
+
+    /// Partitions `leaf`'s rows (`rows`, the leaf's range) by its best split and builds and
+    /// searches the children's histograms (unless `job` says not to).
+    fn split_leaf(
+        &self,
+        leaf: &Leaf,
+        job: Job,
+        rows: &mut [u32],
+        scratch: &mut Vec<u32>,
+        pool: &HistPool,
+    ) -> Prepared {
+        let Job {
+            mut split,
+            hist,
+            splittable,
+            node,
+            search_children,
+        } = job;
         let mapper = &self.data.mappers[split.feature];
-        let (start, end, depth) = (leaf.start, leaf.end, leaf.depth);
         let (left_limits, right_limits) = self.params.constraints.children(&leaf.limits, &split);
         // both children have the same path, so the same allowed features
-        let search = self
-            .params
-            .constraints
-            .restrict(std::mem::take(&mut leaf.splittable), &left_limits);
+        let search = self.params.constraints.restrict(splittable, &left_limits);
         let goes_left: [bool; 256] =
             std::array::from_fn(|b| split.rule.goes_left(b as u8, mapper.nan_bin()));
-        let n_left = partition(
-            &mut rows[start..end],
-            &mut bufs.scratch,
-            self.data.column(split.feature),
-            &goes_left,
-        );
-        let mid = start + n_left;
+        let n_left = partition(rows, scratch, self.data.column(split.feature), &goes_left);
+        let mid = leaf.start + n_left;
         // The scan estimated the sides' row counts; now they are known.
         split.left.n = n_left as i64;
-        split.right.n = (end - mid) as i64;
-        let node = push_node(tree, mapper, &split, leaf.sum.n as u64);
-        rules.push(split.rule);
-        if let Some((p, is_left)) = leaf.parent {
-            if is_left {
-                tree.left_child[p] = node as i32;
-            } else {
-                tree.right_child[p] = node as i32;
-            }
-        }
-        let right_li = leaves.len();
-        tree.left_child[node] = !(li as i32);
-        tree.right_child[node] = !(right_li as i32);
-        let child = |start, end, sum, output, is_left, limits| Leaf {
+        split.right.n = (leaf.end - mid) as i64;
+        let child = |start, end, sum, output, limits| Leaf {
             start,
             end,
             sum,
-            depth: depth + 1,
+            depth: leaf.depth + 1,
             output,
-            parent: Some((node, is_left)),
+            parent: None,
             hist: None,
             best: None,
             splittable: Vec::new(),
             limits,
+            ahead: None,
         };
-        leaves[li] = child(start, mid, split.left, split.left_output, true, left_limits);
-        leaves.push(child(
-            mid,
-            end,
-            split.right,
-            split.right_output,
-            false,
-            right_limits,
-        ));
-        let (ok_l, ok_r) = (
-            self.can_split(&leaves[li]),
-            self.can_split(&leaves[right_li]),
-        );
+        let mut left = child(leaf.start, mid, split.left, split.left_output, left_limits);
+        let mut right = child(mid, leaf.end, split.right, split.right_output, right_limits);
+        let (ok_l, ok_r) = (self.can_split(&left), self.can_split(&right));
         // After the last split no child is searched (LightGBM does not either).
-        if leaves.len() >= self.params.num_leaves || !ok_l && !ok_r {
-            bufs.pool.give(hist);
-            return;
+        if !search_children || !ok_l && !ok_r {
+            pool.give(hist);
+            return Prepared { split, left, right };
         }
         // Build the smaller child; the larger one is parent minus smaller.
-        let (small, large) = if split.left.n < split.right.n {
-            (li, right_li)
+        let small_is_left = split.left.n < split.right.n;
+        let small_rows = if small_is_left {
+            &rows[..n_left]
         } else {
-            (right_li, li)
+            &rows[n_left..]
         };
-        let small_rows = &rows[leaves[small].start..leaves[small].end];
-        let small_hist = self.build_hist(small_rows, &search, &mut bufs.pool);
-        histogram::subtract(&mut hist, &small_hist, self.data, &search);
-        // The children are searched at once, one per thread.
-        let (ok_small, ok_large) = (
-            self.can_split(&leaves[small]),
-            self.can_split(&leaves[large]),
-        );
+        let small_hist = self.build_hist(small_rows, &search, pool);
+        let mut large_hist = hist;
+        histogram::subtract(&mut large_hist, &small_hist, self.data, &search);
+        let (left_hist, right_hist) = if small_is_left {
+            (small_hist, large_hist)
+        } else {
+            (large_hist, small_hist)
+        };
         // Node numbers for per-node sampling: unique within the tree, the root is 0.
-        let number = |l: usize| 2 * node as u64 + if l == li { 1 } else { 2 };
-        let (found_small, found_large) = rayon::join(
-            || {
-                ok_small.then(|| {
-                    let leaf = &leaves[small];
-                    self.search_leaf(&small_hist, leaf, number(small), &search, false)
-                })
-            },
-            || {
-                ok_large.then(|| {
-                    let leaf = &leaves[large];
-                    self.search_leaf(&hist, leaf, number(large), &search, false)
-                })
-            },
+        let (number_l, number_r) = (2 * node + 1, 2 * node + 2);
+        // The children are searched at once, one per thread.
+        let (found_l, found_r) = rayon::join(
+            || ok_l.then(|| self.search_leaf(&left_hist, &left, number_l, &search, false)),
+            || ok_r.then(|| self.search_leaf(&right_hist, &right, number_r, &search, false)),
         );
-        for (l, h, found) in [(small, small_hist, found_small), (large, hist, found_large)] {
+        for (c, h, found) in [
+            (&mut left, left_hist, found_l),
+            (&mut right, right_hist, found_r),
+        ] {
             match found {
-                Some(found) => Self::keep_search(&mut leaves[l], h, found, &mut bufs.pool),
-                None => bufs.pool.give(h),
+                Some(found) => Self::keep_search(c, h, found, pool),
+                None => pool.give(h),
             }
         }
+        Prepared { split, left, right }
     }
 }
 
-/// The leaf with the largest gain (ties: lower feature, then lower leaf index).
-fn pick_leaf(leaves: &[Leaf]) -> Option<usize> {
+/// Most leaves split ahead of their turn at a time (each holds two children's histograms).
+const MAX_AHEAD: usize = 4;
+
+/// What splitting a leaf takes from it.
+struct Job {
+    split: Split,
+    hist: Vec<FeatureHist>,
+    splittable: Vec<bool>,
+    /// The split's node number (for per-node sampling).
+    node: u64,
+    search_children: bool,
+}
+
+impl Job {
+    fn take(leaf: &mut Leaf, node: u64, search_children: bool) -> Option<Job> {
+        Some(Job {
+            split: leaf.best.clone()?,
+            hist: leaf.hist.take()?,
+            splittable: std::mem::take(&mut leaf.splittable),
+            node,
+            search_children,
+        })
+    }
+}
+
+/// A leaf split but not yet in the tree: its split (exact side counts) and children.
+struct Prepared {
+    split: Split,
+    left: Leaf,
+    right: Leaf,
+}
+
+/// Puts leaf `li`'s prepared split into the tree: `li` becomes the left child, the right
+/// child is appended.
+fn commit(
+    li: usize,
+    prepared: Prepared,
+    leaves: &mut Vec<Leaf>,
+    tree: &mut Tree,
+    rules: &mut Vec<Rule>,
+    data: &BinnedData,
+) {
+    let Prepared {
+        split,
+        mut left,
+        mut right,
+    } = prepared;
+    let mapper = &data.mappers[split.feature];
+    let node = push_node(tree, mapper, &split, leaves[li].sum.n as u64);
+    rules.push(split.rule);
+    if let Some((p, is_left)) = leaves[li].parent {
+        if is_left {
+            tree.left_child[p] = node as i32;
+        } else {
+            tree.right_child[p] = node as i32;
+        }
+    }
+    let right_li = leaves.len();
+    tree.left_child[node] = !(li as i32);
+    tree.right_child[node] = !(right_li as i32);
+    left.parent = Some((node, true));
+    right.parent = Some((node, false));
+    leaves[li] = left;
+    leaves.push(right);
+}
+
+/// The leaf with the largest gain among those `consider` accepts (ties: lower feature, then
+/// lower leaf index).
+fn pick_leaf(leaves: &[Leaf], consider: impl Fn(usize) -> bool) -> Option<usize> {
     let mut pick: Option<(usize, &Split)> = None;
     for (i, l) in leaves.iter().enumerate() {
-        if let Some(s) = &l.best {
+        if let Some(s) = l.best.as_ref().filter(|_| consider(i)) {
             let better = match pick {
                 None => true,
                 Some((_, b)) => s.gain > b.gain || (s.gain == b.gain && s.feature < b.feature),

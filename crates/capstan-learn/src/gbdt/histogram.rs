@@ -4,6 +4,7 @@
 //! subtraction trick loses nothing and sums do not depend on the order (or thread) of adds.
 
 use std::ops::{Add, AddAssign, Sub, SubAssign};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -200,31 +201,36 @@ pub(crate) fn sum_rows(rows: &[u32], grads: &[GradPair]) -> Stats {
 /// feature's bin count are unused.
 pub(crate) type FeatureHist = [GradPair; HIST_BLOCK];
 
-/// Reusable histograms of one feature count (a tree keeps a histogram per open leaf).
+/// Reusable histograms of one feature count (a tree keeps a histogram per open leaf); shared
+/// by the threads growing a tree.
 #[derive(Debug, Default)]
 pub(crate) struct HistPool {
     len: usize,
-    free: Vec<Vec<FeatureHist>>,
+    free: Mutex<Vec<Vec<FeatureHist>>>,
 }
 
 impl HistPool {
     pub(crate) fn new(len: usize) -> HistPool {
         HistPool {
             len,
-            free: Vec::new(),
+            free: Mutex::new(Vec::new()),
         }
     }
 
-    /// A histogram of the pool's feature count; its contents are unspecified.
-    pub(crate) fn take(&mut self) -> Vec<FeatureHist> {
-        self.free
-            .pop()
-            .unwrap_or_else(|| vec![[GradPair::default(); HIST_BLOCK]; self.len])
+    fn free(&self) -> std::sync::MutexGuard<'_, Vec<Vec<FeatureHist>>> {
+        // a panic elsewhere cannot leave the list half-changed: use it as it is
+        self.free.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn give(&mut self, hist: Vec<FeatureHist>) {
+    /// A histogram of the pool's feature count; its contents are unspecified.
+    pub(crate) fn take(&self) -> Vec<FeatureHist> {
+        let free = self.free().pop();
+        free.unwrap_or_else(|| vec![[GradPair::default(); HIST_BLOCK]; self.len])
+    }
+
+    pub(crate) fn give(&self, hist: Vec<FeatureHist>) {
         debug_assert_eq!(hist.len(), self.len);
-        self.free.push(hist);
+        self.free().push(hist);
     }
 }
 
@@ -236,7 +242,7 @@ pub(crate) fn build(
     grads: &[GradPair],
     used: &[bool],
     hist: &mut [FeatureHist],
-    pool: &mut HistPool,
+    pool: &HistPool,
 ) {
     assert_eq!(hist.len(), data.n_features(), "histogram length");
     let n_used = used.iter().filter(|&&u| u).count();
@@ -255,7 +261,7 @@ fn build_rows(
     rows: &[u32],
     grads: &[GradPair],
     hist: &mut [FeatureHist],
-    pool: &mut HistPool,
+    pool: &HistPool,
 ) {
     let acc = |h: &mut [FeatureHist], first_feature: usize, r: &[u32]| {
         h.fill([GradPair::default(); HIST_BLOCK]);

@@ -6,7 +6,7 @@ use std::path::Path;
 use capstan_frame::{FeatureKind, Matrix};
 
 use super::binning::{BinConfig, BinMapper, BinnedData, find_bin_zero_as_one_bin, greedy_find_bin};
-use super::grow::binned_leaf;
+use super::grow::{GrowBuffers, Grower, Grown, binned_leaf};
 use super::histogram::{self, GradPair, HistPool};
 use super::rng::{Rng, sample};
 use super::{GbdtParams, Tree, boost};
@@ -183,10 +183,10 @@ fn parent_histogram_is_exactly_left_plus_right() {
     // split on the bins of feature 0 (age)
     let col = data.column(0);
     let (left, right): (Vec<u32>, Vec<u32>) = rows.iter().partition(|&&r| col[r as usize] < 20);
-    let mut pool = HistPool::new(data.n_features());
-    let mut build = |rows: &[u32]| {
+    let pool = HistPool::new(data.n_features());
+    let build = |rows: &[u32]| {
         let mut h = pool.take();
-        histogram::build(&data, rows, &grads, &used, &mut h, &mut pool);
+        histogram::build(&data, rows, &grads, &used, &mut h, &pool);
         h
     };
     let (parent, l, r) = (build(&rows), build(&left), build(&right));
@@ -209,6 +209,68 @@ fn parent_histogram_is_exactly_left_plus_right() {
             .iter()
             .fold(GradPair::default(), |a, b| a + *b);
         assert_eq!((s.g, s.h), (total.g, total.h));
+    }
+}
+
+/// Grows one tree on adult with `threads` threads.
+fn grow_adult(threads: usize, num_leaves: usize) -> (Grown, Vec<u32>) {
+    let (x, _) = load("adult", 20_000);
+    let data = BinnedData::build(&x, &config(255));
+    let mut rng = Rng::stream(11, 0);
+    let g: Vec<f64> = (0..x.n_rows).map(|_| rng.next_f64() * 2.0 - 1.0).collect();
+    let h: Vec<f64> = (0..x.n_rows).map(|_| rng.next_f64() * 0.25).collect();
+    let mut grads = Vec::new();
+    let scales = histogram::quantize(&g, &h, &mut grads);
+    let used = vec![true; data.n_features()];
+    let bag: Vec<u32> = (0..x.n_rows as u32).filter(|r| r % 5 != 0).collect();
+    let params = GbdtParams {
+        num_leaves,
+        ..GbdtParams::default()
+    };
+    let params = boost::grow_params(&params, data.n_features());
+    let grower = Grower {
+        data: &data,
+        grads: &grads,
+        scales,
+        used: &used,
+        params: &params,
+        by_node: None,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    let grown = pool.install(|| grower.grow(&bag, &mut GrowBuffers::new(&data)));
+    (grown, bag)
+}
+
+#[test]
+fn leaves_split_ahead_of_their_turn_give_the_serial_tree() {
+    for num_leaves in [2, 3, 31, 255] {
+        let (serial, bag) = grow_adult(1, num_leaves);
+        assert_eq!(serial.tree.leaf_value.len(), num_leaves);
+        for threads in [2, 3] {
+            let (grown, _) = grow_adult(threads, num_leaves);
+            assert_eq!(
+                grown.tree, serial.tree,
+                "{num_leaves} leaves, {threads} threads"
+            );
+            assert_eq!(grown.rules, serial.rules);
+            assert_eq!(grown.ranges, serial.ranges);
+            // leaves split ahead but never committed have their rows back in order
+            assert_eq!(grown.rows, serial.rows);
+        }
+        let mut rows = Vec::new();
+        for &(s, e) in &serial.ranges {
+            let leaf = &serial.rows[s..e];
+            assert!(
+                leaf.windows(2).all(|w| w[0] < w[1]),
+                "a leaf's rows increase"
+            );
+            rows.extend_from_slice(leaf);
+        }
+        rows.sort_unstable();
+        assert_eq!(rows, bag, "every bagged row is in one leaf");
     }
 }
 
