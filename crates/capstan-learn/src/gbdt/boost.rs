@@ -226,6 +226,7 @@ pub(crate) fn fit(
             if let (Some(vs), Some((vx, _))) = (valid_scores.as_mut(), valid) {
                 add_tree(&tree, vx, vs, k, c);
             }
+            bufs.rows = grown.rows;
             round_trees.push(tree);
         }
         if round_trees.iter().all(|t| t.n_nodes() == 0) {

@@ -58,6 +58,8 @@ pub(crate) struct GrowBuffers {
     scratch: Vec<u32>,
     /// The partition's scratch rows for the leaf split ahead of its turn.
     scratch_ahead: Vec<u32>,
+    /// The last tree's rows, back from [`Grown::rows`] for the next tree.
+    pub rows: Vec<u32>,
 }
 
 impl GrowBuffers {
@@ -66,6 +68,7 @@ impl GrowBuffers {
             pool: HistPool::new(data.n_features()),
             scratch: Vec::new(),
             scratch_ahead: Vec::new(),
+            rows: Vec::new(),
         }
     }
 }
@@ -190,7 +193,9 @@ impl Grower<'_> {
     }
 
     fn grow_tree(&self, bag: &[u32], bufs: &mut GrowBuffers) -> Grown {
-        let mut rows = bag.to_vec();
+        let mut rows = std::mem::take(&mut bufs.rows);
+        rows.clear();
+        rows.extend_from_slice(bag);
         let mut leaves = vec![Leaf {
             start: 0,
             end: rows.len(),
@@ -296,6 +301,7 @@ impl Grower<'_> {
             pool,
             scratch,
             scratch_ahead,
+            ..
         } = bufs;
         let pool = &*pool;
         let Some(job) = Job::take(&mut leaves[li], node as u64, !is_last) else {
