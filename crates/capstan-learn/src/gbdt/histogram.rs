@@ -161,7 +161,6 @@ pub(crate) fn quantize(grad: &[f64], hess: &[f64], out: &mut Vec<GradPair>) -> S
     let (max_g, max_h) = rayon::join(|| max_abs(grad), || max_abs(hess));
     let (eg, eh) = (scale_exponent(max_g, n), scale_exponent(max_h, n));
     let (sg, sh) = (pow2(eg), pow2(eh));
-    out.clear();
     out.resize(n, GradPair::default());
     out.par_chunks_mut(8192)
         .zip(grad.par_chunks(8192).zip(hess.par_chunks(8192)))
