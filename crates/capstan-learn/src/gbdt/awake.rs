@@ -19,7 +19,14 @@ const BUSY_YIELD: Duration = Duration::from_micros(500);
 
 /// Runs `op` on the global pool (not on the calling thread when it is outside the pool, so
 /// `op`'s forks do not each wake the pool from outside) with one helper kept awake.
+///
+/// Called from a pool worker (trials run in parallel, a caller's `install`), `op` runs right
+/// there without a helper: the pool may be busy with other work, and a worker blocked in
+/// another job's join could pick up the helper and hold that join until `op` ends.
 pub(crate) fn run<R: Send>(op: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        return op();
+    }
     let done = AtomicBool::new(false);
     let done = &done;
     rayon::scope(|s| {
@@ -69,21 +76,25 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .expect("pool");
-            let sum: u64 = pool.install(|| {
-                super::run(|| {
-                    (0..1000u64)
-                        .map(|i| rayon::join(|| i, || (0..i).into_par_iter().sum::<u64>()).1)
-                        .sum()
-                })
-            });
-            let expected: u64 = (0..1000u64).map(|i| i * i.saturating_sub(1) / 2).sum();
-            assert_eq!(sum, expected, "{threads} threads");
+            let sum: u64 = pool.install(|| super::run(forks));
+            assert_eq!(sum, expected(), "{threads} threads");
         }
     }
 
+    /// Many small joins and parallel sums.
+    fn forks() -> u64 {
+        (0..1000u64)
+            .map(|i| rayon::join(|| i, || (0..i).into_par_iter().sum::<u64>()).1)
+            .sum()
+    }
+
+    fn expected() -> u64 {
+        (0..1000u64).map(|i| i * i.saturating_sub(1) / 2).sum()
+    }
+
     #[test]
-    fn runs_outside_a_pool_and_nested() {
-        let out = super::run(|| super::run(|| 7));
-        assert_eq!(out, 7);
+    fn runs_from_outside_the_pool_with_the_helper_and_nested() {
+        assert_eq!(super::run(forks), expected());
+        assert_eq!(super::run(|| super::run(|| 7)), 7);
     }
 }
